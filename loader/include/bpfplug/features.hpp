@@ -1,0 +1,33 @@
+// What the running kernel and host support, probed once, and what bpfplug can do with it.
+// All "does this kernel have X" decisions in user space are made from this struct.
+#pragma once
+
+#include <filesystem>
+#include <string>
+#include <vector>
+
+namespace bpfplug {
+
+struct KernelFeatures {
+  std::string release;          // uname -r
+  bool btf = false;             // /sys/kernel/btf/vmlinux readable and parseable
+  bool struct_ops = false;      // BPF struct_ops for tcp_congestion_ops (Linux 5.6+)
+  bool struct_ops_link = false; // struct_ops links, BPF_LINK_UPDATE swap (Linux 6.4+)
+  bool cc_kfuncs = false;       // tcp_slow_start & co. callable from a BPF CC (Linux 5.13+)
+  bool hdr_options = false;     // TCP header options from sock_ops (Linux 5.10+)
+  bool bpffs_mounted = false;   // bpffs at the pin root's mount point
+};
+
+// Probes the running kernel; `bpffs` is the mount point bpfplug pins under.
+KernelFeatures probe_kernel(const std::filesystem::path& bpffs);
+
+// One line of `bpfplug probe`.
+struct FeatureReport {
+  std::string name;
+  bool present = false;
+  std::string detail;      // how it was determined or what is missing
+  std::string consequence; // which bpfplug feature depends on it and what happens without it
+};
+std::vector<FeatureReport> describe_features(const KernelFeatures& features);
+
+}  // namespace bpfplug

@@ -1,0 +1,24 @@
+// Where bpfplug keeps things: pins in bpffs, bookkeeping under /run (both vanish at reboot,
+// together). Both can be moved with environment variables, which the kernel tests use to stay
+// apart from a bpfplug the host may already run.
+#pragma once
+
+#include <filesystem>
+#include <string_view>
+
+namespace bpfplug {
+
+struct Paths {
+  std::filesystem::path pin_root = "/sys/fs/bpf/bpfplug";  // BPFPLUG_PIN_ROOT
+  std::filesystem::path state_dir = "/run/bpfplug";         // BPFPLUG_STATE_DIR
+
+  // bpffs must be mounted here: the directory that holds pin_root.
+  std::filesystem::path bpffs() const { return pin_root.parent_path(); }
+  std::filesystem::path plugin_dir(std::string_view plugin) const { return pin_root / plugin; }
+  std::filesystem::path state_file() const { return state_dir / "state.json"; }
+  std::filesystem::path lock_file() const { return state_dir / "lock"; }
+
+  static Paths from_environment();
+};
+
+}  // namespace bpfplug

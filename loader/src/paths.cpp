@@ -1,0 +1,14 @@
+#include "bpfplug/paths.hpp"
+
+#include <cstdlib>
+
+namespace bpfplug {
+
+Paths Paths::from_environment() {
+  Paths p;
+  if (const char* pin = std::getenv("BPFPLUG_PIN_ROOT"); pin && *pin) p.pin_root = pin;
+  if (const char* state = std::getenv("BPFPLUG_STATE_DIR"); state && *state) p.state_dir = state;
+  return p;
+}
+
+}  // namespace bpfplug

@@ -1,0 +1,63 @@
+#include "bpfplug/state.hpp"
+
+#include <cerrno>
+#include <ctime>
+#include <fstream>
+#include <nlohmann/json.hpp>
+
+#include "bpfplug/error.hpp"
+
+namespace bpfplug {
+
+std::string to_string(AttachMode mode) { return mode == AttachMode::link ? "link" : "map"; }
+
+NLOHMANN_JSON_SERIALIZE_ENUM(AttachMode, {{AttachMode::link, "link"}, {AttachMode::map, "map"}})
+NLOHMANN_DEFINE_TYPE_NON_INTRUSIVE_WITH_DEFAULT(PluginRecord, version, ops_name, attach, loaded_at, tunables)
+
+// Found by ADL from nlohmann::json.
+void to_json(nlohmann::json& j, const HostState& s) {
+  j = nlohmann::json{{"plugins", s.plugins}};
+  if (s.previous_default) j["previous_default"] = *s.previous_default;
+}
+
+void from_json(const nlohmann::json& j, HostState& s) {
+  if (auto it = j.find("previous_default"); it != j.end() && it->is_string())
+    s.previous_default = it->get<std::string>();
+  if (auto it = j.find("plugins"); it != j.end()) s.plugins = it->get<std::map<std::string, PluginRecord>>();
+}
+
+std::string now_iso8601() {
+  std::time_t now = std::time(nullptr);
+  std::tm utc{};
+  gmtime_r(&now, &utc);
+  char text[32];
+  std::strftime(text, sizeof text, "%FT%TZ", &utc);
+  return text;
+}
+
+HostState StateStore::load() const {
+  std::ifstream in(file_);
+  if (!in) return {};
+  try {
+    return nlohmann::json::parse(in).get<HostState>();
+  } catch (const nlohmann::json::exception& e) {
+    throw Error(Exit::failure, "state file " + file_.string() + " is corrupt: " + e.what(),
+                "inspect it, then remove it; pins under the bpffs root still show what is loaded");
+  }
+}
+
+void StateStore::save(const HostState& state) const {
+  std::error_code ec;
+  std::filesystem::create_directories(file_.parent_path(), ec);
+  auto tmp = file_;
+  tmp += ".tmp";
+  {
+    std::ofstream out(tmp, std::ios::trunc);
+    out << nlohmann::json(state).dump(2) << '\n';
+    if (!out) throw Error(Exit::failure, "can't write " + tmp.string() + ": " + errno_text(errno));
+  }
+  std::filesystem::rename(tmp, file_, ec);
+  if (ec) throw Error(Exit::failure, "can't replace " + file_.string() + ": " + ec.message());
+}
+
+}  // namespace bpfplug
