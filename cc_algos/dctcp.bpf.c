@@ -27,7 +27,7 @@ BPFPLUG_PLUGIN("dctcp", "cc", "0.1.0",
 	       "DCTCP (RFC 8257): cut cwnd in proportion to ECN marks; reno without ECN");
 
 BPFPLUG_TUNABLE(__u32, shift_g, 4, 0, 10,
-		"alpha gain g = 1/2^shift_g (RFC 8257 sec. 4.2: g = 1/16)");
+		"alpha gain g = 1/2^shift_g (RFC 8257 sec. 3.3; 4: g = 1/16 as in Linux)");
 BPFPLUG_TUNABLE(__u32, alpha_on_init, 1024, 0, 1024,
 		"initial alpha in 1/1024 (1024: first ECE halves cwnd, like Linux)");
 
@@ -38,7 +38,7 @@ BPFPLUG_COUNTER(stat_undos, "spurious reductions undone");
 BPFPLUG_COUNTER(stat_ce_transitions, "receiver CE state changes ACKed immediately");
 BPFPLUG_COUNTER(stat_fallbacks, "connections switched to reno (no ECN)");
 BPFPLUG_COUNTER(stat_fallback_errors, "switch to reno refused; connection kept on dctcp");
-BPFPLUG_COUNTER(stat_last_alpha, "alpha (1/1024) of the last update, any connection");
+BPFPLUG_GAUGE(stat_last_alpha, "alpha (1/1024) of the last update, any connection");
 
 #define DCTCP_MAX_ALPHA 1024U
 #define DCTCP_ALPHA_BITS 10 /* alpha and F are fractions scaled by 2^10 */

@@ -21,8 +21,7 @@
 
 char _license[] SEC("license") = "GPL"; /* the kernel accepts only GPL congestion controls */
 
-__bpfplug_record(gauge_sockets, "gauge|bpfplug_sockets|connections running this plugin now");
-__s64 bpfplug_sockets = 0;
+BPFPLUG_GAUGE(bpfplug_sockets, "connections running this plugin now");
 
 /* Call at the end of init(), once the connection stays with this plugin. */
 static __always_inline void bpfplug_cc_sock_init(struct sock *sk)

@@ -11,11 +11,12 @@
  *   plugin|NAME|KIND|VERSION|DESCRIPTION
  *   tunable|VAR|TYPE|DEFAULT|MIN|MAX|DESCRIPTION
  *   counter|VAR|DESCRIPTION
+ *   gauge|VAR|DESCRIPTION
  *
  * A tunable is a `const volatile` global in .rodata: set by the loader before load
  * (`bpfplug load NAME --set VAR=VALUE`), constant for the verifier afterwards.
  * A counter is a 64-bit global in .bss that the plugin bumps and `bpfplug status` reads back
- * from the pinned map.
+ * from the pinned map; a gauge is a signed one that may also go down or be overwritten.
  */
 #ifndef BPFPLUG_META_H
 #define BPFPLUG_META_H
@@ -40,6 +41,11 @@
 #define BPFPLUG_COUNTER(var, description)                                            \
 	__bpfplug_record(counter_##var, "counter|" #var "|" description);              \
 	__u64 var = 0
+
+/* Declare a gauge: an s64 holding a current value (set it with a plain store, or add +/-1). */
+#define BPFPLUG_GAUGE(var, description)                                              \
+	__bpfplug_record(gauge_##var, "gauge|" #var "|" description);                  \
+	__s64 var = 0
 
 /* Atomically add to a counter (several CPUs run callbacks of one plugin at once). */
 #define bpfplug_count(var, n) __sync_fetch_and_add(&(var), (n))

@@ -33,6 +33,17 @@ void setup_logging(bool verbose) {
   route_libbpf_logs();
 }
 
+// The first word that is not an option, when it names no verb.
+std::optional<std::string> unknown_verb(int argc, const char* const* argv, const CLI::App& app) {
+  for (int i = 1; i < argc; ++i) {
+    std::string word = argv[i];
+    if (word.starts_with("-")) continue;
+    for (const auto* sub : app.get_subcommands({})) if (sub->get_name() == word) return std::nullopt;
+    return word;
+  }
+  return std::nullopt;
+}
+
 void emit(std::ostream& out, const nlohmann::json& j) { out << j.dump(2) << '\n'; }
 
 int do_list(const Invocation& inv, PluginManager& manager, std::ostream& out) {
@@ -127,6 +138,12 @@ int run_cli(int argc, const char* const* argv, Host& host, const Catalogue& cata
   } catch (const CLI::ParseError& e) {
     if (e.get_exit_code() == 0) return app.exit(e, out, err);  // --help, --version
     Error usage(Exit::usage, e.what(), "see bpfplug --help, or bpfplug VERB --help");
+    if (auto verb = unknown_verb(argc, argv, app)) {
+      auto guess = closest_name(*verb, {"list", "load", "unload", "status", "probe"});
+      usage = Error(Exit::usage, "unknown verb '" + *verb + "'",
+                    guess.empty() ? "the verbs are list, load, unload, status, probe (bpfplug --help)"
+                                  : "did you mean '" + guess + "'? (bpfplug --help lists the verbs)");
+    }
     if (inv.json) emit(out, to_json(usage));
     else print_error(err, usage);
     return static_cast<int>(Exit::usage);

@@ -27,11 +27,13 @@ std::size_t edit_distance(std::string_view a, std::string_view b) {
 
 std::string closest_name(std::string_view wrong, const std::vector<std::string>& candidates) {
   std::string best;
+  if (wrong.empty()) return best;
   std::size_t best_distance = std::max<std::size_t>(2, wrong.size() / 3) + 1;
   for (const auto& c : candidates) {
     auto d = edit_distance(wrong, c);
     // "bpf_dctcp" for "dctcp": users often type the registered name.
-    if (wrong.ends_with(c) || c.ends_with(wrong)) d = std::min<std::size_t>(d, 1);
+    bool suffix = std::min(wrong.size(), c.size()) >= 3 && (wrong.ends_with(c) || c.ends_with(wrong));
+    if (suffix) d = std::min<std::size_t>(d, 1);
     if (d < best_distance) {
       best_distance = d;
       best = c;

@@ -57,18 +57,23 @@ LoadResult PluginManager::load(const std::string& plugin, const LoadOptions& opt
   auto tunables = resolve_tunables(entry.meta, options.assignments);
   require_privileges("load", plugin);
   require_kernel_support(plugin);
+  // Refuse a taken name before changing anything (mounting bpffs, creating the lock file);
+  // checked again under the lock against a concurrent bpfplug.
+  CongestionControlSysctl cc(host_.sysctl());
+  auto refuse_if_taken = [&] {
+    if (fs::exists(paths_.plugin_dir(plugin)))
+      throw Error(Exit::conflict, "plugin " + plugin + " is already loaded (registered as " + entry.ops_name + ")",
+                  "bpfplug status " + plugin + " shows it; bpfplug unload " + plugin + " removes it");
+    if (cc.is_available(entry.ops_name))
+      throw Error(Exit::conflict,
+                  "can't load plugin " + plugin + ": the kernel already has a congestion control named " +
+                      entry.ops_name,
+                  "it is built in or was registered by another tool; a plugin needs a name of its own");
+  };
+  refuse_if_taken();
   host_.ensure_bpffs(paths_.bpffs());
   FileLock lock(paths_.lock_file());
-
-  if (PinnedPlugin::open(paths_.plugin_dir(plugin)))
-    throw Error(Exit::conflict, "plugin " + plugin + " is already loaded (registered as " + entry.ops_name + ")",
-                "bpfplug status " + plugin + " shows it; bpfplug unload " + plugin + " removes it");
-  CongestionControlSysctl cc(host_.sysctl());
-  if (cc.is_available(entry.ops_name))
-    throw Error(Exit::conflict,
-                "can't load plugin " + plugin + ": the kernel already has a congestion control named " +
-                    entry.ops_name,
-                "it is built in or was registered by another tool; a plugin needs a name of its own");
+  refuse_if_taken();
 
   std::error_code ec;
   fs::create_directories(paths_.pin_root, ec);

@@ -95,6 +95,7 @@ std::optional<std::int64_t> parse_integer(std::string_view text) {
   std::uint64_t magnitude = 0;
   auto [end, ec] = std::from_chars(text.data(), text.data() + text.size(), magnitude, base);
   if (ec != std::errc() || end != text.data() + text.size()) return std::nullopt;
+  if (negative && magnitude == static_cast<std::uint64_t>(INT64_MAX) + 1) return INT64_MIN;
   if (magnitude > static_cast<std::uint64_t>(INT64_MAX)) return std::nullopt;
   auto value = static_cast<std::int64_t>(magnitude);
   return negative ? -value : value;

@@ -14,9 +14,9 @@ std::map<std::string, std::int64_t> resolve_tunables(const PluginMeta& meta,
     auto eq = text.find('=');
     if (eq == std::string::npos || eq == 0 || eq + 1 == text.size())
       throw Error(Exit::usage, "malformed --set '" + text + "' for plugin " + meta.name,
-                  "write --set KEY=VALUE, e.g. --set " +
-                      (meta.tunables.empty() ? std::string("key=1") : meta.tunables[0].name + "=" +
-                                                   std::to_string(meta.tunables[0].default_value)));
+                  meta.tunables.empty() ? meta.name + " has no tunables"
+                                        : "write --set KEY=VALUE, e.g. --set " + meta.tunables[0].name + "=" +
+                                              std::to_string(meta.tunables[0].default_value));
     std::string key = text.substr(0, eq);
     std::string value = text.substr(eq + 1);
     const TunableSpec* spec = meta.find_tunable(key);

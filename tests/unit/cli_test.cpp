@@ -1,0 +1,221 @@
+// The command line through run_cli(), with a FakeHost and paths in a temporary directory.
+// No invocation here may get as far as the kernel: every load is refused first.
+#include <gmock/gmock.h>
+#include <gtest/gtest.h>
+
+#include <algorithm>
+#include <nlohmann/json.hpp>
+#include <sstream>
+
+#include "bpfplug/cli/cli.hpp"
+#include "fake_host.hpp"
+
+namespace bpfplug {
+namespace {
+
+using ::testing::HasSubstr;
+using ::testing::StartsWith;
+using nlohmann::json;
+
+struct CliRun {
+  int code = -1;
+  std::string out;
+  std::string err;
+};
+
+class Cli : public ::testing::Test {
+ protected:
+  CliRun run(std::vector<std::string> args) {
+    args.insert(args.begin(), "bpfplug");
+    std::vector<const char*> argv;
+    for (const auto& a : args) argv.push_back(a.c_str());
+    std::ostringstream out, err;
+    Paths paths{dir_.path() / "bpffs/bpfplug", dir_.path() / "state"};
+    int code = cli::run_cli(static_cast<int>(argv.size()), argv.data(), host_, catalogue_, paths, out, err);
+    return {code, out.str(), err.str()};
+  }
+
+  test::TempDir dir_;
+  test::FakeHost host_{dir_.path() / "sys"};
+  Catalogue catalogue_ = Catalogue::builtin();
+};
+
+bool one_error_line(const std::string& text) {
+  return text.starts_with("error: ") && text.ends_with('\n') && std::count(text.begin(), text.end(), '\n') == 1;
+}
+
+TEST_F(Cli, HelpListsVerbs) {
+  auto r = run({"--help"});
+  EXPECT_EQ(r.code, 0);
+  for (const char* verb : {"list", "load", "unload", "status", "probe"})
+    EXPECT_THAT(r.out, ::testing::ContainsRegex(std::string("\n +") + verb + " +[A-Z]"));
+  EXPECT_THAT(r.out, HasSubstr("--json"));
+}
+
+TEST_F(Cli, VersionExitsZero) {
+  auto r = run({"--version"});
+  EXPECT_EQ(r.code, 0);
+  EXPECT_THAT(r.out, HasSubstr("bpfplug "));
+}
+
+TEST_F(Cli, NoVerbIsUsage) {
+  auto r = run({});
+  EXPECT_EQ(r.code, 2);
+  EXPECT_TRUE(one_error_line(r.err)) << r.err;
+  EXPECT_TRUE(r.out.empty());
+}
+
+TEST_F(Cli, UnknownVerbIsUsage) {
+  auto r = run({"frobnicate"});
+  EXPECT_EQ(r.code, 2);
+  EXPECT_TRUE(one_error_line(r.err)) << r.err;
+}
+
+TEST_F(Cli, LoadWithoutNameIsUsage) {
+  auto r = run({"load"});
+  EXPECT_EQ(r.code, 2);
+  EXPECT_THAT(r.err, HasSubstr("NAME"));
+}
+
+TEST_F(Cli, LoadUnknownPluginIsOneErrorLine) {
+  auto r = run({"load", "nosuch"});
+  EXPECT_EQ(r.code, 2);
+  EXPECT_TRUE(one_error_line(r.err)) << r.err;
+  EXPECT_THAT(r.err, HasSubstr("unknown plugin 'nosuch'"));
+  EXPECT_TRUE(r.out.empty());
+}
+
+TEST_F(Cli, JsonErrorGoesToStdout) {
+  for (auto args : {std::vector<std::string>{"--json", "load", "nosuch"}, {"load", "nosuch", "--json"}}) {
+    auto r = run(args);
+    EXPECT_EQ(r.code, 2);
+    EXPECT_TRUE(r.err.empty()) << r.err;
+    auto j = json::parse(r.out);
+    ASSERT_TRUE(j.contains("error")) << r.out;
+    EXPECT_EQ(j["error"]["message"], "unknown plugin 'nosuch'");
+    EXPECT_TRUE(j["error"]["hint"].is_string());
+    EXPECT_EQ(j["error"]["exit_code"], 2);
+  }
+}
+
+TEST_F(Cli, JsonParseErrorIsJsonToo) {
+  auto r = run({"--json", "frobnicate"});
+  EXPECT_EQ(r.code, 2);
+  EXPECT_EQ(json::parse(r.out)["error"]["exit_code"], 2);
+}
+
+TEST_F(Cli, LoadMalformedSetIsUsage) {
+  auto r = run({"load", "reno", "--set", "x"});
+  EXPECT_EQ(r.code, 2);
+  EXPECT_THAT(r.err, HasSubstr("malformed --set 'x'"));
+}
+
+TEST_F(Cli, LoadTypoSuggestsPlugin) {
+  auto r = run({"load", "rneo"});
+  EXPECT_EQ(r.code, 2);
+  EXPECT_THAT(r.err, HasSubstr("(hint: did you mean 'reno'?"));
+}
+
+TEST_F(Cli, LoadAsNonRootIsPermission) {
+  host_.privileged_ = false;
+  auto r = run({"load", "reno"});
+  EXPECT_EQ(r.code, 3);
+  EXPECT_TRUE(one_error_line(r.err)) << r.err;
+  EXPECT_THAT(r.err, HasSubstr("run as root"));
+}
+
+TEST_F(Cli, LoadOnKernelWithoutStructOpsIsUnsupported) {
+  host_.features_.struct_ops = false;
+  EXPECT_EQ(run({"load", "reno"}).code, 4);
+}
+
+TEST_F(Cli, UnloadNeedsNameOrAll) {
+  auto neither = run({"unload"});
+  EXPECT_EQ(neither.code, 2);
+  EXPECT_THAT(neither.err, HasSubstr("NAME or --all"));
+  EXPECT_EQ(run({"unload", "reno", "--all"}).code, 2);
+}
+
+TEST_F(Cli, UnloadNotLoadedIsConflict) {
+  auto r = run({"unload", "reno"});
+  EXPECT_EQ(r.code, 5);
+  EXPECT_THAT(r.err, HasSubstr("not loaded"));
+}
+
+TEST_F(Cli, UnloadAllWithNothingLoaded) {
+  auto r = run({"unload", "--all"});
+  EXPECT_EQ(r.code, 0);
+  EXPECT_EQ(r.out, "no plugin was loaded\n");
+  EXPECT_EQ(json::parse(run({"unload", "--all", "--json"}).out), (json{{"unloaded", json::array()}}));
+}
+
+TEST_F(Cli, StatusWithNothingLoaded) {
+  auto r = run({"status"});
+  EXPECT_EQ(r.code, 0);
+  EXPECT_THAT(r.out, StartsWith("no plugin loaded"));
+  auto j = json::parse(run({"--json", "status"}).out);
+  EXPECT_EQ(j["plugins"], json::array());
+  EXPECT_EQ(j["default"], "bbr");
+}
+
+TEST_F(Cli, StatusOfNotLoadedPluginIsConflict) { EXPECT_EQ(run({"status", "reno"}).code, 5); }
+
+TEST_F(Cli, ProbeTextShowsFeatures) {
+  auto r = run({"probe"});
+  EXPECT_EQ(r.code, 0);
+  EXPECT_THAT(r.out, HasSubstr("kernel 6.18.0-fake (running as root)"));
+  EXPECT_THAT(r.out, ::testing::ContainsRegex("struct_ops_link +yes"));
+  host_.features_.struct_ops_link = false;
+  host_.privileged_ = false;
+  r = run({"probe"});
+  EXPECT_THAT(r.out, ::testing::ContainsRegex("struct_ops_link +no"));
+  EXPECT_THAT(r.out, HasSubstr("not root"));
+}
+
+TEST_F(Cli, ProbeJsonFollowsFeatures) {
+  auto j = json::parse(run({"probe", "--json"}).out);
+  EXPECT_EQ(j["kernel"], "6.18.0-fake");
+  EXPECT_EQ(j["privileged"], true);
+  EXPECT_EQ(j["features"]["struct_ops_link"]["supported"], true);
+  EXPECT_EQ(j["features"]["btf"]["supported"], true);
+  host_.features_.struct_ops_link = false;
+  j = json::parse(run({"probe", "--json"}).out);
+  EXPECT_EQ(j["features"]["struct_ops_link"]["supported"], false);
+  EXPECT_THAT(j["features"]["struct_ops_link"]["consequence"].get<std::string>(), HasSubstr("fallback"));
+}
+
+TEST_F(Cli, ListJsonShowsRenoAndKernel) {
+  auto r = run({"list", "--json"});
+  ASSERT_EQ(r.code, 0) << r.err;
+  auto j = json::parse(r.out);
+  auto plugins = j["plugins"];
+  auto reno = std::find_if(plugins.begin(), plugins.end(), [](const json& p) { return p["name"] == "reno"; });
+  ASSERT_NE(reno, plugins.end()) << r.out;
+  EXPECT_EQ((*reno)["registers_as"], "bpf_reno");
+  EXPECT_EQ((*reno)["kind"], "cc");
+  EXPECT_EQ((*reno)["loaded"], false);
+  EXPECT_EQ((*reno)["default"], false);
+  EXPECT_EQ(j["kernel"]["default"], "bbr");
+  EXPECT_EQ(j["kernel"]["available"], (json{"reno", "bbr", "cubic"}));
+  EXPECT_EQ(j["kernel"]["allowed"], (json{"reno", "bbr"}));
+  EXPECT_FALSE(j["kernel"].contains("previous_default"));
+}
+
+TEST_F(Cli, ListTextHasHeaderAndRows) {
+  auto r = run({"list"});
+  ASSERT_EQ(r.code, 0) << r.err;
+  EXPECT_THAT(r.out, StartsWith("PLUGIN "));
+  EXPECT_THAT(r.out, ::testing::ContainsRegex("\nreno +1\\.0\\.0 +bpf_reno +not loaded"));
+  EXPECT_THAT(r.out, HasSubstr("default    bbr\n"));
+}
+
+TEST_F(Cli, CommandsLeaveSysctlsUntouched) {
+  auto before = test::congestion_sysctl_snapshot(dir_.path() / "sys");
+  for (auto args : {std::vector<std::string>{"list"}, {"probe"}, {"status"}, {"load", "nosuch"}, {"unload", "reno"}})
+    run(args);
+  EXPECT_EQ(test::congestion_sysctl_snapshot(dir_.path() / "sys"), before);
+  EXPECT_FALSE(std::filesystem::exists(dir_.path() / "bpffs/bpfplug"));
+}
+
+}  // namespace
+}  // namespace bpfplug
