@@ -138,6 +138,9 @@ int run_cli(int argc, const char* const* argv, Host& host, const Catalogue& cata
   } catch (const CLI::ParseError& e) {
     if (e.get_exit_code() == 0) return app.exit(e, out, err);  // --help, --version
     Error usage(Exit::usage, e.what(), "see bpfplug --help, or bpfplug VERB --help");
+    if (app.get_subcommands().empty() && !unknown_verb(argc, argv, app))
+      usage = Error(Exit::usage, "no verb given",
+                    "the verbs are list, load, unload, status, probe (bpfplug --help)");
     if (auto verb = unknown_verb(argc, argv, app)) {
       auto guess = closest_name(*verb, {"list", "load", "unload", "status", "probe"});
       usage = Error(Exit::usage, "unknown verb '" + *verb + "'",

@@ -34,10 +34,10 @@ bool wait_until_unregistered(const CongestionControlSysctl& cc, const std::strin
 PluginManager::PluginManager(Host& host, Catalogue catalogue, Paths paths)
     : host_(host), catalogue_(std::move(catalogue)), paths_(std::move(paths)), store_(paths_.state_file()) {}
 
-void PluginManager::require_privileges(const std::string& verb, const std::string& plugin) const {
+void PluginManager::require_privileges(const std::string& what, const std::string& command) const {
   if (!host_.privileged())
-    throw Error(Exit::permission, "can't " + verb + " plugin " + plugin + ": Permission denied",
-                "run as root (sudo bpfplug " + verb + " " + plugin + ")");
+    throw Error(Exit::permission, "can't " + what + ": Permission denied",
+                "run as root (sudo bpfplug " + command + ")");
 }
 
 void PluginManager::require_kernel_support(const std::string& plugin) const {
@@ -55,7 +55,7 @@ LoadResult PluginManager::load(const std::string& plugin, const LoadOptions& opt
   // Arguments first: a typo gets the same answer with or without privileges.
   const CatalogueEntry& entry = catalogue_.get(plugin);
   auto tunables = resolve_tunables(entry.meta, options.assignments);
-  require_privileges("load", plugin);
+  require_privileges("load plugin " + plugin, "load " + plugin);
   require_kernel_support(plugin);
   // Refuse a taken name before changing anything (mounting bpffs, creating the lock file);
   // checked again under the lock against a concurrent bpfplug.
@@ -114,7 +114,7 @@ LoadResult PluginManager::load(const std::string& plugin, const LoadOptions& opt
 }
 
 UnloadResult PluginManager::unload(const std::string& plugin, bool force) {
-  require_privileges("unload", plugin);
+  require_privileges("unload plugin " + plugin, "unload " + plugin);
   FileLock lock(paths_.lock_file());
 
   auto pinned = PinnedPlugin::open(paths_.plugin_dir(plugin));
@@ -166,7 +166,7 @@ UnloadResult PluginManager::unload(const std::string& plugin, bool force) {
 }
 
 std::vector<UnloadResult> PluginManager::unload_all(bool force) {
-  require_privileges("unload", "--all");
+  require_privileges("unload plugins", "unload --all");
   auto names = loaded();
   // Check every plugin before unloading any, so a refusal changes nothing.
   if (!force) {
@@ -206,7 +206,7 @@ std::vector<std::string> PluginManager::loaded() const {
 }
 
 PluginStatus PluginManager::status(const std::string& plugin) const {
-  require_privileges("inspect", plugin);
+  require_privileges("read the state of plugin " + plugin + " (bpffs is root-only)", "status " + plugin);
   auto pinned = PinnedPlugin::open(paths_.plugin_dir(plugin));
   if (!pinned) {
     if (!catalogue_.find(plugin)) catalogue_.get(plugin);

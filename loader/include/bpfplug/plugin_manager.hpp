@@ -72,7 +72,7 @@ class PluginManager {
   const Paths& paths() const { return paths_; }
 
  private:
-  void require_privileges(const std::string& verb, const std::string& plugin) const;
+  void require_privileges(const std::string& what, const std::string& command) const;
   void require_kernel_support(const std::string& plugin) const;
 
   Host& host_;
