@@ -6,12 +6,15 @@
 #include "bpfplug/plugin_manager.hpp"
 #include "clash_cubic.skel.h"
 #include "kernel/kernel_fixture.hpp"
-#include "kernel/tcp_connection.hpp"
+#include "bpfplug/testbed/shell.hpp"
+#include "bpfplug/testbed/tcp_connection.hpp"
 
 namespace fs = std::filesystem;
 
 namespace bpfplug::test {
 namespace {
+
+using namespace bpfplug::testbed;
 
 // Everything a bpfplug command could change on the host.
 struct HostSnapshot {

@@ -8,10 +8,12 @@
 
 #include "kernel/kernel_fixture.hpp"
 #include "bpfplug/sysctl.hpp"
-#include "kernel/tcp_connection.hpp"
+#include "bpfplug/testbed/tcp_connection.hpp"
 
 namespace bpfplug::test {
 namespace {
+
+using namespace bpfplug::testbed;
 
 constexpr unsigned kNobody = 65534;
 

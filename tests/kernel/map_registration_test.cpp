@@ -3,10 +3,12 @@
 // Everything else is real: the kernel, the pins, a fresh CLI process reading them back.
 #include "bpfplug/plugin_manager.hpp"
 #include "kernel/kernel_fixture.hpp"
-#include "kernel/tcp_connection.hpp"
+#include "bpfplug/testbed/tcp_connection.hpp"
 
 namespace bpfplug::test {
 namespace {
+
+using namespace bpfplug::testbed;
 
 class HostWithoutLinks final : public Host {
  public:

@@ -72,9 +72,4 @@ ProcessResult run(const Command& command) {
   return result;
 }
 
-int sh(const std::string& command_line) {
-  int status = std::system(command_line.c_str());
-  return WIFEXITED(status) ? WEXITSTATUS(status) : -1;
-}
-
 }  // namespace bpfplug::test

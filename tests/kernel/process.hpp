@@ -22,7 +22,4 @@ struct Command {
 
 ProcessResult run(const Command& command);
 
-// Runs a shell command line; returns its exit code. For namespace and link setup.
-int sh(const std::string& command_line);
-
 }  // namespace bpfplug::test

@@ -1,10 +1,13 @@
 // Connections really run each plugin: over loopback and across a veth pair between two
 // namespaces made by the test, with TCP_CONGESTION chosen per socket.
 #include "kernel/kernel_fixture.hpp"
-#include "kernel/tcp_connection.hpp"
+#include "bpfplug/testbed/shell.hpp"
+#include "bpfplug/testbed/tcp_connection.hpp"
 
 namespace bpfplug::test {
 namespace {
+
+using namespace bpfplug::testbed;
 
 constexpr std::size_t kBytes = 8 << 20;
 

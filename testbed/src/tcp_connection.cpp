@@ -1,4 +1,4 @@
-#include "kernel/tcp_connection.hpp"
+#include "bpfplug/testbed/tcp_connection.hpp"
 
 #include <arpa/inet.h>
 #include <netinet/in.h>
@@ -11,7 +11,7 @@
 #include <thread>
 #include <vector>
 
-namespace bpfplug::test {
+namespace bpfplug::testbed {
 namespace {
 
 [[noreturn]] void fail(const std::string& what) {
@@ -99,4 +99,4 @@ bool TcpConnection::client_ecn_negotiated() const {
   return info.tcpi_options & TCPI_OPT_ECN;
 }
 
-}  // namespace bpfplug::test
+}  // namespace bpfplug::testbed

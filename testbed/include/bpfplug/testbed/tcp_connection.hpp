@@ -6,9 +6,9 @@
 #include <string>
 
 #include "bpfplug/unique_fd.hpp"
-#include "kernel/netns.hpp"
+#include "bpfplug/testbed/netns.hpp"
 
-namespace bpfplug::test {
+namespace bpfplug::testbed {
 
 struct TcpEnd {
   const Netns* ns = nullptr;  // nullptr: the test's own namespace
@@ -25,6 +25,8 @@ class TcpConnection {
   std::string client_cc() const;
   std::string server_cc() const;
   bool client_ecn_negotiated() const;  // TCPI_OPT_ECN in the client's tcp_info
+  int client_fd() const { return client_.get(); }
+  int server_fd() const { return server_.get(); }
 
  private:
   UniqueFd client_;
@@ -36,4 +38,4 @@ std::string socket_cc(int fd);
 // setsockopt(TCP_CONGESTION) on a fresh socket; returns 0 or the errno.
 int try_set_cc(const std::string& cc);
 
-}  // namespace bpfplug::test
+}  // namespace bpfplug::testbed

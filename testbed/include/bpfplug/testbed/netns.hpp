@@ -1,10 +1,10 @@
-// Network namespaces made by a test and removed when it ends, even if it fails.
+// Network namespaces made by a test or benchmark and removed when it ends, even if it fails.
 #pragma once
 
 #include <functional>
 #include <string>
 
-namespace bpfplug::test {
+namespace bpfplug::testbed {
 
 class Netns {
  public:
@@ -32,4 +32,4 @@ class VethPair {
   static constexpr const char* b_addr = "198.18.0.2";
 };
 
-}  // namespace bpfplug::test
+}  // namespace bpfplug::testbed

@@ -1,4 +1,4 @@
-#include "kernel/netns.hpp"
+#include "bpfplug/testbed/netns.hpp"
 
 #include <fcntl.h>
 #include <sched.h>
@@ -8,9 +8,9 @@
 #include <stdexcept>
 #include <thread>
 
-#include "kernel/process.hpp"
+#include "bpfplug/testbed/shell.hpp"
 
-namespace bpfplug::test {
+namespace bpfplug::testbed {
 
 Netns::Netns(std::string name) : name_(std::move(name)) {
   sh("ip netns del " + name_ + " 2>/dev/null");
@@ -44,4 +44,4 @@ VethPair::VethPair(const std::string& prefix) : a(prefix + "-a"), b(prefix + "-b
   if (sh(cmd) != 0) throw std::runtime_error("veth setup failed: " + cmd);
 }
 
-}  // namespace bpfplug::test
+}  // namespace bpfplug::testbed

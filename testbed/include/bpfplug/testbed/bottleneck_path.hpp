@@ -1,0 +1,60 @@
+// The ECN testbed: sender -- bottleneck -- receiver, three network namespaces joined by veth
+// pairs. The bottleneck shapes traffic towards the receiver with TBF (rate, drop-tail buffer)
+// and, in front of it, a tc BPF program marks CE above a virtual-queue threshold K and may drop
+// at random (testbed/ecn_marker.bpf.c). Everything disappears with the object.
+//
+//   sender 198.18.1.1 --veth-- 198.18.1.2 [bottleneck] 198.18.2.1 --veth-- 198.18.2.2 receiver
+//                                        egress: marker -> TBF
+#pragma once
+
+#include <cstdint>
+#include <memory>
+#include <optional>
+#include <string>
+
+#include "bpfplug/testbed/netns.hpp"
+
+namespace bpfplug::testbed {
+
+struct PathConfig {
+  std::uint64_t rate_bps = 100'000'000;       // bottleneck rate, bits per second
+  std::uint32_t buffer_bytes = 1'000'000;     // TBF queue limit; beyond it packets are dropped
+  std::optional<std::uint32_t> ecn_k_bytes;   // mark CE above this backlog; none: never mark
+  double loss = 0.0;                          // probability of a random drop at the bottleneck
+};
+
+struct MarkerStats {
+  std::uint64_t packets = 0;
+  std::uint64_t marked = 0;
+  std::uint64_t dropped = 0;
+  std::uint64_t max_backlog_bytes = 0;
+};
+
+class BottleneckPath {
+ public:
+  // `prefix` names the namespaces (prefix-snd, prefix-btl, prefix-rcv). Throws
+  // std::runtime_error if any step of the setup fails (already-made parts are removed).
+  BottleneckPath(const std::string& prefix, const PathConfig& config);
+  ~BottleneckPath();
+  BottleneckPath(const BottleneckPath&) = delete;
+  BottleneckPath& operator=(const BottleneckPath&) = delete;
+
+  const Netns& sender() const { return sender_; }
+  const Netns& bottleneck() const { return bottleneck_; }
+  const Netns& receiver() const { return receiver_; }
+  const PathConfig& config() const { return config_; }
+  MarkerStats marker_stats() const;
+
+  static constexpr const char* sender_addr = "198.18.1.1";
+  static constexpr const char* receiver_addr = "198.18.2.2";
+
+ private:
+  struct Marker;
+  PathConfig config_;
+  Netns sender_;
+  Netns bottleneck_;
+  Netns receiver_;
+  std::unique_ptr<Marker> marker_;
+};
+
+}  // namespace bpfplug::testbed

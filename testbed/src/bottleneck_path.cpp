@@ -1,0 +1,90 @@
+#include "bpfplug/testbed/bottleneck_path.hpp"
+
+#include <bpf/libbpf.h>
+#include <net/if.h>
+
+#include <algorithm>
+#include <stdexcept>
+
+#include "bpfplug/error.hpp"
+#include "bpfplug/testbed/shell.hpp"
+#include "ecn_marker.skel.h"
+
+namespace bpfplug::testbed {
+namespace {
+
+std::string in(const Netns& ns) { return "ip -n " + ns.name() + " "; }
+
+// One skb, one packet: no segmentation offloads, no receive coalescing on the path.
+void disable_offloads(const Netns& ns, const std::string& dev) {
+  sh_or_throw("ip netns exec " + ns.name() + " ethtool -K " + dev + " gso off tso off gro off >/dev/null 2>&1");
+}
+
+void set_sysctl(const Netns& ns, const std::string& key, const std::string& value) {
+  sh_or_throw("ip netns exec " + ns.name() + " sysctl -q -w " + key + "=" + value);
+}
+
+}  // namespace
+
+// The loaded marker and where it is attached; detaching happens with the namespace.
+struct BottleneckPath::Marker {
+  ~Marker() { ecn_marker_bpf::destroy(skel); }
+  ecn_marker_bpf* skel = nullptr;
+};
+
+BottleneckPath::BottleneckPath(const std::string& prefix, const PathConfig& config)
+    : config_(config), sender_(prefix + "-snd"), bottleneck_(prefix + "-btl"), receiver_(prefix + "-rcv") {
+  // Links and addresses.
+  sh_or_throw("ip link add s0 netns " + sender_.name() + " type veth peer name b0 netns " + bottleneck_.name());
+  sh_or_throw("ip link add b1 netns " + bottleneck_.name() + " type veth peer name r0 netns " + receiver_.name());
+  sh_or_throw(in(sender_) + "addr add 198.18.1.1/24 dev s0");
+  sh_or_throw(in(bottleneck_) + "addr add 198.18.1.2/24 dev b0");
+  sh_or_throw(in(bottleneck_) + "addr add 198.18.2.1/24 dev b1");
+  sh_or_throw(in(receiver_) + "addr add 198.18.2.2/24 dev r0");
+  for (const auto& [ns, dev] : {std::pair{&sender_, "s0"}, {&bottleneck_, "b0"}, {&bottleneck_, "b1"}, {&receiver_, "r0"}}) {
+    disable_offloads(*ns, dev);
+    sh_or_throw(in(*ns) + "link set " + dev + " up");
+  }
+  sh_or_throw(in(sender_) + "route add default via 198.18.1.2");
+  sh_or_throw(in(receiver_) + "route add default via 198.18.2.1");
+  set_sysctl(bottleneck_, "net.ipv4.ip_forward", "1");
+  set_sysctl(sender_, "net.ipv4.tcp_ecn", "1");
+  set_sysctl(receiver_, "net.ipv4.tcp_ecn", "1");
+
+  // Shaper: TBF at the rate, drop-tail beyond buffer_bytes. The bucket holds 1 ms of traffic
+  // (at least two full-size packets) so shaping is smooth but not timer-bound.
+  std::uint64_t bytes_per_sec = config_.rate_bps / 8;
+  std::uint64_t burst = std::max<std::uint64_t>(3028, bytes_per_sec / 1000);
+  sh_or_throw(in(bottleneck_) + "link set b1 txqueuelen 10000");  // never the bottleneck itself
+  sh_or_throw("tc -n " + bottleneck_.name() + " qdisc add dev b1 root tbf rate " + std::to_string(config_.rate_bps) + "bit burst " +
+              std::to_string(burst) + " limit " + std::to_string(config_.buffer_bytes));
+
+  // Marker, attached to clsact egress of b1, in front of TBF.
+  marker_ = std::make_unique<Marker>();
+  marker_->skel = ecn_marker_bpf::open();
+  if (!marker_->skel) throw std::runtime_error("can't open the ECN marker: " + errno_text(errno));
+  marker_->skel->rodata->rate_bytes_per_sec = bytes_per_sec;
+  marker_->skel->rodata->k_bytes = config_.ecn_k_bytes.value_or(0);
+  marker_->skel->rodata->drop_below =
+      static_cast<std::uint32_t>(std::clamp(config_.loss, 0.0, 1.0) * 4294967295.0);
+  if (int err = ecn_marker_bpf::load(marker_->skel))
+    throw std::runtime_error("can't load the ECN marker: " + errno_text(err));
+  int prog_fd = bpf_program__fd(marker_->skel->progs.ecn_marker);
+  bottleneck_.run_inside([&] {
+    LIBBPF_OPTS(bpf_tc_hook, hook, .ifindex = static_cast<int>(if_nametoindex("b1")), .attach_point = BPF_TC_EGRESS);
+    LIBBPF_OPTS(bpf_tc_opts, opts, .prog_fd = prog_fd);
+    int err = bpf_tc_hook_create(&hook);
+    if (err && err != -EEXIST) throw std::runtime_error("can't create clsact on b1: " + errno_text(err));
+    if ((err = bpf_tc_attach(&hook, &opts)))
+      throw std::runtime_error("can't attach the ECN marker to b1: " + errno_text(err));
+  });
+}
+
+BottleneckPath::~BottleneckPath() = default;  // the namespaces go, and with them qdiscs and filters
+
+MarkerStats BottleneckPath::marker_stats() const {
+  const auto* bss = marker_->skel->bss;
+  return {bss->stat_packets, bss->stat_marked, bss->stat_dropped, bss->stat_max_backlog};
+}
+
+}  // namespace bpfplug::testbed
