@@ -38,7 +38,7 @@ BPFPLUG_COUNTER(stat_undos, "spurious reductions undone");
 BPFPLUG_COUNTER(stat_ce_transitions, "receiver CE state changes ACKed immediately");
 BPFPLUG_COUNTER(stat_fallbacks, "connections switched to reno (no ECN)");
 BPFPLUG_COUNTER(stat_fallback_errors, "switch to reno refused; connection kept on dctcp");
-BPFPLUG_GAUGE(stat_last_alpha, "alpha (1/1024) of the last update, any connection");
+BPFPLUG_GAUGE(stat_last_alpha, "alpha (1/1024) after the last window that delivered data, any connection");
 
 #define DCTCP_MAX_ALPHA 1024U
 #define DCTCP_ALPHA_BITS 10 /* alpha and F are fractions scaled by 2^10 */
@@ -200,12 +200,16 @@ void BPF_PROG(dctcp_in_ack_event, struct sock *sk, __u32 flags)
 
 	if (before(tp->snd_una, ca->next_seq))
 		return;
-	alpha = dctcp_ewma(ca->alpha, tp->delivered - ca->old_delivered,
-			   tp->delivered_ce - ca->old_delivered_ce);
+	__u32 delivered = tp->delivered - ca->old_delivered;
+
+	alpha = dctcp_ewma(ca->alpha, delivered, tp->delivered_ce - ca->old_delivered_ce);
 	ca->alpha = alpha;
 	dctcp_start_window(tp, ca);
 	bpfplug_count(stat_alpha_updates, 1);
-	stat_last_alpha = alpha;
+	/* A pure receiver also "updates" (decays) alpha on every segment, with nothing
+	 * delivered; the gauge shows senders' alpha only. */
+	if (delivered)
+		stat_last_alpha = alpha;
 }
 
 /*

@@ -1,0 +1,120 @@
+#include "lean_flow.hpp"
+
+#include <netinet/in.h>
+#include <netinet/tcp.h>
+#include <sys/resource.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
+#include <cerrno>
+#include <cstring>
+#include <filesystem>
+#include <fstream>
+#include <stdexcept>
+#include <string>
+#include <thread>
+
+namespace bpfplug::bench {
+namespace {
+
+constexpr std::size_t kSendChunk = 128 * 1024;
+constexpr std::size_t kRecvChunk = 256 * 1024;
+
+double seconds_of(const timeval& tv) { return tv.tv_sec + tv.tv_usec / 1e6; }
+
+double process_cpu_seconds() {
+  rusage usage{};
+  getrusage(RUSAGE_SELF, &usage);
+  return seconds_of(usage.ru_utime) + seconds_of(usage.ru_stime);
+}
+
+// First field of /proc/PID/schedstat: time on the CPU in ns (exact, not tick-sampled).
+double thread_cpu_seconds(int pid) {
+  std::ifstream in("/proc/" + std::to_string(pid) + "/schedstat");
+  double ns = 0;
+  in >> ns;
+  return ns / 1e9;
+}
+
+// Busy time of all CPUs: the "cpu" line of /proc/stat without idle, iowait and steal.
+double machine_busy_seconds() {
+  std::ifstream in("/proc/stat");
+  std::string label;
+  double user = 0, nice = 0, system = 0, idle = 0, iowait = 0, irq = 0, softirq = 0;
+  in >> label >> user >> nice >> system >> idle >> iowait >> irq >> softirq;
+  return (user + nice + system + irq + softirq) / static_cast<double>(sysconf(_SC_CLK_TCK));
+}
+
+std::uint32_t total_retransmits(int fd) {
+  tcp_info info{};
+  socklen_t len = sizeof info;
+  if (getsockopt(fd, IPPROTO_TCP, TCP_INFO, &info, &len) != 0) return 0;
+  return info.tcpi_total_retrans;
+}
+
+void send_until(int fd, std::chrono::steady_clock::time_point deadline) {
+  static const std::vector<char> chunk(kSendChunk, 'b');
+  while (std::chrono::steady_clock::now() < deadline) {
+    ssize_t n = send(fd, chunk.data(), chunk.size(), MSG_NOSIGNAL);
+    if (n < 0 && errno == EINTR) continue;
+    if (n <= 0) break;
+  }
+  shutdown(fd, SHUT_WR);
+}
+
+// Reads to the end of the stream; returns the byte count. Throws if the stream breaks.
+std::uint64_t receive_all(int fd) {
+  std::vector<char> buf(kRecvChunk);
+  std::uint64_t received = 0;
+  for (;;) {
+    ssize_t n = recv(fd, buf.data(), buf.size(), 0);
+    if (n < 0 && errno == EINTR) continue;
+    if (n < 0) throw std::runtime_error(std::string("recv during the bulk flow: ") + std::strerror(errno));
+    if (n == 0) return received;
+    received += static_cast<std::uint64_t>(n);
+  }
+}
+
+}  // namespace
+
+CpuMeter::CpuMeter() {
+  std::error_code ec;
+  for (const auto& entry : std::filesystem::directory_iterator("/proc", ec)) {
+    std::ifstream comm(entry.path() / "comm");
+    std::string name;
+    if (std::getline(comm, name) && name.starts_with("ksoftirqd/"))
+      ksoftirqd_pids_.push_back(std::stoi(entry.path().filename().string()));
+  }
+}
+
+CpuMeter::Reading CpuMeter::now() const {
+  Reading r;
+  r.process_s = process_cpu_seconds();
+  for (int pid : ksoftirqd_pids_) r.ksoftirqd_s += thread_cpu_seconds(pid);
+  r.machine_busy_s = machine_busy_seconds();
+  return r;
+}
+
+FlowFigures run_lean_flow(testbed::TcpConnection& connection, const CpuMeter& meter,
+                          std::chrono::milliseconds duration) {
+  FlowFigures figures;
+  auto cpu_before = meter.now();
+  auto start = std::chrono::steady_clock::now();
+  std::thread sender(send_until, connection.client_fd(), start + duration);
+  try {
+    figures.bytes = receive_all(connection.server_fd());
+  } catch (...) {
+    sender.join();
+    throw;
+  }
+  figures.seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
+  sender.join();
+  auto cpu_after = meter.now();
+  figures.process_cpu_s = cpu_after.process_s - cpu_before.process_s;
+  figures.ksoftirqd_cpu_s = cpu_after.ksoftirqd_s - cpu_before.ksoftirqd_s;
+  figures.machine_cpu_s = cpu_after.machine_busy_s - cpu_before.machine_busy_s;
+  figures.retransmits = total_retransmits(connection.client_fd());
+  return figures;
+}
+
+}  // namespace bpfplug::bench
