@@ -33,6 +33,7 @@ struct Options {
   double seconds = 2;
   double testbed_mbit = 500;
   bool no_testbed = false;
+  bool no_pin = false;
   std::string json_file;
 };
 
@@ -77,7 +78,8 @@ void print_machine(std::ostream& out, const Options& o) {
   out << "date " << date << ", kernel " << u.release << ", " << cpu.substr(cpu.find(':') + 2) << ", "
       << sysconf(_SC_NPROCESSORS_ONLN) << " CPUs, loadavg " << load << "\n"
       << o.rounds << " rounds x " << o.seconds << " s per algorithm and path; testbed bottleneck "
-      << o.testbed_mbit << " Mbit/s TBF\n\n";
+      << o.testbed_mbit << " Mbit/s TBF; sender/receiver threads "
+      << (o.no_pin ? "unpinned" : "on CPU 0/CPU 1") << "\n\n";
 }
 
 // Pin roots of earlier runs of this benchmark whose process is gone (killed before it could
@@ -117,12 +119,24 @@ std::vector<Pair> load_pairs(BenchPlugins& plugins) {
   return pairs;
 }
 
-FlowFigures run_once(const NetPath& path, const std::string& cc, const CpuMeter& meter, milliseconds duration) {
+// Sender on CPU 0, receiver on CPU 1 unless --no-pin: on two CPUs, letting the scheduler place
+// them makes throughput jump between two modes from one flow to the next.
+FlowOptions flow_options(const Options& o, double seconds) {
+  FlowOptions f;
+  f.duration = milliseconds(static_cast<long>(seconds * 1000));
+  if (!o.no_pin && sysconf(_SC_NPROCESSORS_ONLN) >= 2) {
+    f.sender_cpu = 0;
+    f.receiver_cpu = 1;
+  }
+  return f;
+}
+
+FlowFigures run_once(const NetPath& path, const std::string& cc, const CpuMeter& meter, const FlowOptions& options) {
   check_interrupted();
   TcpConnection conn({path.client_ns, cc}, {path.server_ns, cc}, path.server_addr);
   if (conn.client_cc() != cc || conn.server_cc() != cc)
     throw Error(Exit::failure, "the connection runs " + conn.client_cc() + "/" + conn.server_cc() + ", not " + cc);
-  return run_lean_flow(conn, meter, duration);
+  return run_lean_flow(conn, meter, options);
 }
 
 // Every round runs every algorithm once, in reverse order every other round (A B B A ...), so
@@ -137,8 +151,8 @@ std::vector<AlgoRuns> run_rounds(const std::vector<NetPath>& paths, const std::v
     }
   for (const auto& path : paths)  // warm-up, discarded
     for (const auto& r : runs)
-      if (r.path == path.name) run_once(path, r.cc, meter, milliseconds(500));
-  auto duration = milliseconds(static_cast<long>(o.seconds * 1000));
+      if (r.path == path.name) run_once(path, r.cc, meter, flow_options(o, 0.5));
+  auto flow = flow_options(o, o.seconds);
   for (int round = 0; round < o.rounds; ++round) {
     std::cerr << "round " << round + 1 << "/" << o.rounds << "\n";
     for (const auto& path : paths) {
@@ -146,7 +160,7 @@ std::vector<AlgoRuns> run_rounds(const std::vector<NetPath>& paths, const std::v
       for (auto& r : runs)
         if (r.path == path.name) order.push_back(&r);
       if (round % 2) std::reverse(order.begin(), order.end());
-      for (AlgoRuns* r : order) r->rounds.push_back(run_once(path, r->cc, meter, duration));
+      for (AlgoRuns* r : order) r->rounds.push_back(run_once(path, r->cc, meter, flow));
     }
   }
   return runs;
@@ -161,7 +175,7 @@ std::vector<StatsRun> run_with_stats(const std::vector<NetPath>& paths, const st
     for (const auto& p : pairs) {
       std::vector<ProgCounters> before;
       for (const auto& prog : p.progs) before.push_back(read_counters(prog));
-      StatsRun run{path.name, p.bpf, run_once(path, p.bpf, meter, milliseconds(static_cast<long>(o.seconds * 1000))), {}};
+      StatsRun run{path.name, p.bpf, run_once(path, p.bpf, meter, flow_options(o, o.seconds)), {}};
       for (std::size_t i = 0; i < p.progs.size(); ++i) {
         ProgCounters after = read_counters(p.progs[i]);
         run.callbacks.push_back({p.progs[i].name, after.run_cnt - before[i].run_cnt, after.run_time_ns - before[i].run_time_ns});
@@ -221,6 +235,7 @@ int main(int argc, char** argv) {
   app.add_option("--seconds", o.seconds, "duration of one bulk flow")->check(CLI::Range(0.2, 60.0));
   app.add_option("--testbed-rate", o.testbed_mbit, "testbed bottleneck rate in Mbit/s")->check(CLI::Range(1.0, 10000.0));
   app.add_flag("--no-testbed", o.no_testbed, "loopback only");
+  app.add_flag("--no-pin", o.no_pin, "let the scheduler place sender and receiver (default: CPU 0 and CPU 1)");
   app.add_option("--json", o.json_file, "also write every figure to FILE as JSON");
   CLI11_PARSE(app, argc, argv);
 

@@ -1,6 +1,7 @@
 #include "lean_flow.hpp"
 
 #include <netinet/in.h>
+#include <sched.h>
 #include <netinet/tcp.h>
 #include <sys/resource.h>
 #include <sys/socket.h>
@@ -8,6 +9,7 @@
 
 #include <cerrno>
 #include <cstring>
+#include <exception>
 #include <filesystem>
 #include <fstream>
 #include <stdexcept>
@@ -50,6 +52,15 @@ std::uint32_t total_retransmits(int fd) {
   socklen_t len = sizeof info;
   if (getsockopt(fd, IPPROTO_TCP, TCP_INFO, &info, &len) != 0) return 0;
   return info.tcpi_total_retrans;
+}
+
+void pin_this_thread(int cpu) {
+  if (cpu < 0) return;
+  cpu_set_t set;
+  CPU_ZERO(&set);
+  CPU_SET(cpu, &set);
+  if (sched_setaffinity(0, sizeof set, &set) != 0)
+    throw std::runtime_error("can't bind a flow thread to CPU " + std::to_string(cpu) + ": " + std::strerror(errno));
 }
 
 void send_until(int fd, std::chrono::steady_clock::time_point deadline) {
@@ -95,20 +106,34 @@ CpuMeter::Reading CpuMeter::now() const {
   return r;
 }
 
-FlowFigures run_lean_flow(testbed::TcpConnection& connection, const CpuMeter& meter,
-                          std::chrono::milliseconds duration) {
+FlowFigures run_lean_flow(testbed::TcpConnection& connection, const CpuMeter& meter, const FlowOptions& options) {
   FlowFigures figures;
+  std::exception_ptr send_failure, receive_failure;
   auto cpu_before = meter.now();
   auto start = std::chrono::steady_clock::now();
-  std::thread sender(send_until, connection.client_fd(), start + duration);
-  try {
-    figures.bytes = receive_all(connection.server_fd());
-  } catch (...) {
-    sender.join();
-    throw;
-  }
-  figures.seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
+  std::thread sender([&] {
+    try {
+      pin_this_thread(options.sender_cpu);
+      send_until(connection.client_fd(), start + options.duration);
+    } catch (...) {
+      send_failure = std::current_exception();
+      shutdown(connection.client_fd(), SHUT_WR);  // ends the receiver's stream
+    }
+  });
+  std::thread receiver([&] {
+    try {
+      pin_this_thread(options.receiver_cpu);
+      figures.bytes = receive_all(connection.server_fd());
+    } catch (...) {
+      receive_failure = std::current_exception();
+      shutdown(connection.server_fd(), SHUT_RDWR);  // unblocks the sender
+    }
+    figures.seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
+  });
+  receiver.join();
   sender.join();
+  for (const auto& failure : {send_failure, receive_failure})
+    if (failure) std::rethrow_exception(failure);
   auto cpu_after = meter.now();
   figures.process_cpu_s = cpu_after.process_s - cpu_before.process_s;
   figures.ksoftirqd_cpu_s = cpu_after.ksoftirqd_s - cpu_before.ksoftirqd_s;

@@ -42,8 +42,14 @@ struct FlowFigures {
   double machine_cpu_s_per_gb() const { return bytes > 0 ? machine_cpu_s / (bytes / 1e9) : 0; }
 };
 
-// Sends for `duration`, then closes the sending side and reads until the end of the stream.
-FlowFigures run_lean_flow(testbed::TcpConnection& connection, const CpuMeter& meter,
-                          std::chrono::milliseconds duration);
+struct FlowOptions {
+  std::chrono::milliseconds duration{2000};
+  // CPUs the sending and the receiving thread are bound to; -1: wherever the scheduler likes.
+  int sender_cpu = -1;
+  int receiver_cpu = -1;
+};
+
+// Sends for `duration`, then closes the sending side; the receiver reads to the end of the stream.
+FlowFigures run_lean_flow(testbed::TcpConnection& connection, const CpuMeter& meter, const FlowOptions& options);
 
 }  // namespace bpfplug::bench

@@ -1,4 +1,4 @@
-# bpfplug_add_bpf_object(NAME SOURCE [HEADERS h...])
+# bpfplug_add_bpf_object(NAME SOURCE [HEADERS h...] [DEFINES D...])
 #
 # Compiles SOURCE (a *.bpf.c) with clang for the BPF target against the committed
 # vmlinux/vmlinux.h (CO-RE: -g for BTF, -O2), then generates the libbpf skeleton NAME.skel.h
@@ -12,7 +12,7 @@ set(BPF_INCLUDE_DIRS ${CMAKE_SOURCE_DIR}/vmlinux ${CMAKE_SOURCE_DIR}/struct_ops)
 file(GLOB BPF_FRAMEWORK_HEADERS ${CMAKE_SOURCE_DIR}/struct_ops/*.h)
 
 function(bpfplug_add_bpf_object name source)
-  cmake_parse_arguments(ARG "" "" "HEADERS" ${ARGN})
+  cmake_parse_arguments(ARG "" "" "HEADERS;DEFINES" ${ARGN})
   set(outdir ${CMAKE_CURRENT_BINARY_DIR}/bpf)
   set(obj ${outdir}/${name}.bpf.o)
   set(skel ${outdir}/${name}.skel.h)
@@ -20,13 +20,14 @@ function(bpfplug_add_bpf_object name source)
   foreach(dir ${BPF_INCLUDE_DIRS} ${LIBBPF_INCLUDE_DIRS})
     list(APPEND includes -I${dir})
   endforeach()
+  list(TRANSFORM ARG_DEFINES PREPEND -D)
   get_filename_component(abs_source ${source} ABSOLUTE)
 
   add_custom_command(
     OUTPUT ${obj}
     COMMAND ${CMAKE_COMMAND} -E make_directory ${outdir}
     COMMAND ${BPF_CLANG} -target bpf -g -O2 -Wall -Werror -D__TARGET_ARCH_x86
-            ${includes} -c ${abs_source} -o ${obj}
+            ${includes} ${ARG_DEFINES} -c ${abs_source} -o ${obj}
     DEPENDS ${abs_source} ${ARG_HEADERS} ${BPF_FRAMEWORK_HEADERS}
             ${CMAKE_SOURCE_DIR}/vmlinux/vmlinux.h
     COMMENT "BPF ${name}.bpf.o"

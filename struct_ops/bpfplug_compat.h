@@ -10,18 +10,26 @@
  * One object therefore serves kernels with and without the kfuncs.
  *
  * The BPF fallbacks implement the same RFC 5681 / RFC 3465 behaviour as net/ipv4/tcp_cong.c.
+ * Building with -DBPFPLUG_FORCE_BPF_FALLBACKS compiles the kfunc calls out, so the fallbacks
+ * can be tested on kernels that have the kfuncs (tests/CMakeLists.txt does).
  */
 #ifndef BPFPLUG_COMPAT_H
 #define BPFPLUG_COMPAT_H
 
 #include "bpfplug_tcp.h"
 
+#ifdef BPFPLUG_FORCE_BPF_FALLBACKS
+#define bpfplug_kfunc_exists(kfunc) 0
+#else
+#define bpfplug_kfunc_exists(kfunc) bpf_ksym_exists(kfunc)
+#endif
+
 /* Slow start with Appropriate Byte Counting, L = infinity (RFC 3465 sec. 2.2; kernel
  * tcp_slow_start()): grow cwnd by the packets ACKed, but not past ssthresh; return the
  * ACKed packets left over for congestion avoidance. */
 static __always_inline __u32 bpfplug_slow_start(struct tcp_sock *tp, __u32 acked)
 {
-	if (bpf_ksym_exists(tcp_slow_start))
+	if (bpfplug_kfunc_exists(tcp_slow_start))
 		return tcp_slow_start(tp, acked);
 
 	__u32 cwnd = tcp_snd_cwnd(tp) + acked;
@@ -37,7 +45,7 @@ static __always_inline __u32 bpfplug_slow_start(struct tcp_sock *tp, __u32 acked
  * tcp_cong_avoid_ai(); the "credit" in snd_cwnd_cnt makes it exact for stretch ACKs). */
 static __always_inline void bpfplug_cong_avoid_ai(struct tcp_sock *tp, __u32 w, __u32 acked)
 {
-	if (bpf_ksym_exists(tcp_cong_avoid_ai)) {
+	if (bpfplug_kfunc_exists(tcp_cong_avoid_ai)) {
 		tcp_cong_avoid_ai(tp, w, acked);
 		return;
 	}
@@ -63,7 +71,7 @@ static __always_inline void bpfplug_cong_avoid_ai(struct tcp_sock *tp, __u32 w, 
 /* Multiplicative decrease on loss: ssthresh = max(cwnd / 2, 2) (RFC 5681 eq. 4). */
 static __always_inline __u32 bpfplug_reno_ssthresh(struct sock *sk)
 {
-	if (bpf_ksym_exists(tcp_reno_ssthresh))
+	if (bpfplug_kfunc_exists(tcp_reno_ssthresh))
 		return tcp_reno_ssthresh(sk);
 
 	__u32 half = tcp_snd_cwnd(tcp_sk(sk)) >> 1;
@@ -73,7 +81,7 @@ static __always_inline __u32 bpfplug_reno_ssthresh(struct sock *sk)
 /* Undo a spurious reduction: go back to the cwnd before it (kernel tcp_reno_undo_cwnd()). */
 static __always_inline __u32 bpfplug_reno_undo_cwnd(struct sock *sk)
 {
-	if (bpf_ksym_exists(tcp_reno_undo_cwnd))
+	if (bpfplug_kfunc_exists(tcp_reno_undo_cwnd))
 		return tcp_reno_undo_cwnd(sk);
 
 	const struct tcp_sock *tp = tcp_sk(sk);
@@ -85,7 +93,7 @@ static __always_inline __u32 bpfplug_reno_undo_cwnd(struct sock *sk)
  * additive increase of one segment per RTT (RFC 5681 sec. 3.1, kernel tcp_reno_cong_avoid()). */
 static __always_inline void bpfplug_reno_cong_avoid(struct sock *sk, __u32 ack, __u32 acked)
 {
-	if (bpf_ksym_exists(tcp_reno_cong_avoid)) {
+	if (bpfplug_kfunc_exists(tcp_reno_cong_avoid)) {
 		tcp_reno_cong_avoid(sk, ack, acked);
 		return;
 	}
