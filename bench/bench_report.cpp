@@ -57,7 +57,7 @@ nlohmann::json flow_json(const FlowFigures& f) {
           {"gbit_per_s", f.gbit_per_s()}, {"process_cpu_s", f.process_cpu_s},
           {"ksoftirqd_cpu_s", f.ksoftirqd_cpu_s}, {"cpu_s_per_gb", f.cpu_s_per_gb()},
           {"machine_cpu_s", f.machine_cpu_s}, {"machine_cpu_s_per_gb", f.machine_cpu_s_per_gb()},
-          {"retransmits", f.retransmits}};
+          {"steal_s", f.steal_s}, {"retransmits", f.retransmits}, {"cwnd", f.cwnd}, {"rcvbuf_bytes", f.rcvbuf_bytes}};
 }
 
 }  // namespace
@@ -88,6 +88,14 @@ void print_throughput_table(std::ostream& out, const std::vector<AlgoRuns>& runs
     }
     out << '\n';
   }
+}
+
+void print_steal(std::ostream& out, const std::vector<AlgoRuns>& runs, int cpus) {
+  std::vector<double> shares;
+  for (const auto& r : runs)
+    for (const auto& f : r.rounds) shares.push_back(f.steal_share(cpus) * 100);
+  out << "hypervisor steal during the flows: " << spread_text(spread_of(shares), 1) << " % of the " << cpus
+      << " CPUs (median [min..max] over all flows)\n";
 }
 
 void print_callback_table(std::ostream& out, const std::vector<StatsRun>& stats) {

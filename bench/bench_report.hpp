@@ -42,6 +42,8 @@ struct StatsRun {
 };
 
 void print_throughput_table(std::ostream& out, const std::vector<AlgoRuns>& runs);
+// How much CPU time the hypervisor took from this machine while the flows ran (/proc/stat steal).
+void print_steal(std::ostream& out, const std::vector<AlgoRuns>& runs, int cpus);
 void print_callback_table(std::ostream& out, const std::vector<StatsRun>& stats);
 
 nlohmann::json runs_json(const std::vector<AlgoRuns>& runs);

@@ -72,14 +72,15 @@ void print_machine(std::ostream& out, const Options& o) {
   char date[32];
   std::strftime(date, sizeof date, "%Y-%m-%d %H:%M UTC", std::gmtime(&now));
   std::string cpu = first_line_of("/proc/cpuinfo", "model name");
+  cpu = cpu.find(": ") == std::string::npos ? "unknown CPU" : cpu.substr(cpu.find(": ") + 2);
   std::ifstream loadavg("/proc/loadavg");
   std::string load;
   std::getline(loadavg, load);
-  out << "date " << date << ", kernel " << u.release << ", " << cpu.substr(cpu.find(':') + 2) << ", "
+  out << "date " << date << ", kernel " << u.release << ", " << cpu << ", "
       << sysconf(_SC_NPROCESSORS_ONLN) << " CPUs, loadavg " << load << "\n"
       << o.rounds << " rounds x " << o.seconds << " s per algorithm and path; testbed bottleneck "
       << o.testbed_mbit << " Mbit/s TBF; sender/receiver threads "
-      << (o.no_pin ? "unpinned" : "on CPU 0/CPU 1") << "\n\n";
+      << (o.no_pin || sysconf(_SC_NPROCESSORS_ONLN) < 2 ? "unpinned" : "on CPU 0/CPU 1") << "\n\n";
 }
 
 // Pin roots of earlier runs of this benchmark whose process is gone (killed before it could
@@ -211,6 +212,7 @@ int run_benchmark(const Options& o) {
                "includes anything else running); ratios: median [min..max] of the per-round BPF/native ratios;\n"
                "retrans: median of the sender's retransmitted segments per flow\n";
   print_throughput_table(std::cout, runs);
+  print_steal(std::cout, runs, static_cast<int>(sysconf(_SC_NPROCESSORS_ONLN)));
   std::cout << "\nBPF programs' own run time (bpf_prog_info run_time_ns / run_cnt), one " << o.seconds
             << " s flow each with statistics on\n";
   print_callback_table(std::cout, stats);

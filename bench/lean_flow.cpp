@@ -38,20 +38,29 @@ double thread_cpu_seconds(int pid) {
   return ns / 1e9;
 }
 
-// Busy time of all CPUs: the "cpu" line of /proc/stat without idle, iowait and steal.
-double machine_busy_seconds() {
+// The "cpu" line of /proc/stat (all CPUs): busy time (without idle, iowait and steal) and steal.
+void read_machine_cpu(CpuMeter::Reading& r) {
   std::ifstream in("/proc/stat");
   std::string label;
-  double user = 0, nice = 0, system = 0, idle = 0, iowait = 0, irq = 0, softirq = 0;
-  in >> label >> user >> nice >> system >> idle >> iowait >> irq >> softirq;
-  return (user + nice + system + irq + softirq) / static_cast<double>(sysconf(_SC_CLK_TCK));
+  double user = 0, nice = 0, system = 0, idle = 0, iowait = 0, irq = 0, softirq = 0, steal = 0;
+  in >> label >> user >> nice >> system >> idle >> iowait >> irq >> softirq >> steal;
+  double tick = static_cast<double>(sysconf(_SC_CLK_TCK));
+  r.machine_busy_s = (user + nice + system + irq + softirq) / tick;
+  r.machine_steal_s = steal / tick;
 }
 
-std::uint32_t total_retransmits(int fd) {
+tcp_info sender_info(int fd) {
   tcp_info info{};
   socklen_t len = sizeof info;
-  if (getsockopt(fd, IPPROTO_TCP, TCP_INFO, &info, &len) != 0) return 0;
-  return info.tcpi_total_retrans;
+  getsockopt(fd, IPPROTO_TCP, TCP_INFO, &info, &len);
+  return info;
+}
+
+int receive_buffer(int fd) {
+  int bytes = 0;
+  socklen_t len = sizeof bytes;
+  getsockopt(fd, SOL_SOCKET, SO_RCVBUF, &bytes, &len);
+  return bytes;
 }
 
 void pin_this_thread(int cpu) {
@@ -102,7 +111,7 @@ CpuMeter::Reading CpuMeter::now() const {
   Reading r;
   r.process_s = process_cpu_seconds();
   for (int pid : ksoftirqd_pids_) r.ksoftirqd_s += thread_cpu_seconds(pid);
-  r.machine_busy_s = machine_busy_seconds();
+  read_machine_cpu(r);
   return r;
 }
 
@@ -138,7 +147,11 @@ FlowFigures run_lean_flow(testbed::TcpConnection& connection, const CpuMeter& me
   figures.process_cpu_s = cpu_after.process_s - cpu_before.process_s;
   figures.ksoftirqd_cpu_s = cpu_after.ksoftirqd_s - cpu_before.ksoftirqd_s;
   figures.machine_cpu_s = cpu_after.machine_busy_s - cpu_before.machine_busy_s;
-  figures.retransmits = total_retransmits(connection.client_fd());
+  figures.steal_s = cpu_after.machine_steal_s - cpu_before.machine_steal_s;
+  tcp_info info = sender_info(connection.client_fd());
+  figures.retransmits = info.tcpi_total_retrans;
+  figures.cwnd = info.tcpi_snd_cwnd;
+  figures.rcvbuf_bytes = receive_buffer(connection.server_fd());
   return figures;
 }
 

@@ -21,6 +21,7 @@ class CpuMeter {
     double process_s = 0;
     double ksoftirqd_s = 0;
     double machine_busy_s = 0;
+    double machine_steal_s = 0;  // taken by the hypervisor from this VM's CPUs
   };
   Reading now() const;
 
@@ -34,11 +35,15 @@ struct FlowFigures {
   double process_cpu_s = 0;      // getrusage delta over the flow
   double ksoftirqd_cpu_s = 0;    // ksoftirqd/N sum_exec_runtime delta over the flow
   double machine_cpu_s = 0;      // /proc/stat busy time (all CPUs) delta over the flow
+  double steal_s = 0;            // /proc/stat steal time (all CPUs) delta over the flow
   std::uint32_t retransmits = 0; // sender's tcpi_total_retrans at the end
+  std::uint32_t cwnd = 0;        // sender's tcpi_snd_cwnd at the end
+  int rcvbuf_bytes = 0;          // receiver's SO_RCVBUF at the end (after autotuning)
 
   double gbit_per_s() const { return seconds > 0 ? bytes * 8.0 / seconds / 1e9 : 0; }
   double cpu_s() const { return process_cpu_s + ksoftirqd_cpu_s; }
   double cpu_s_per_gb() const { return bytes > 0 ? cpu_s() / (bytes / 1e9) : 0; }
+  double steal_share(int cpus) const { return seconds > 0 ? steal_s / (seconds * cpus) : 0; }
   double machine_cpu_s_per_gb() const { return bytes > 0 ? machine_cpu_s / (bytes / 1e9) : 0; }
 };
 
