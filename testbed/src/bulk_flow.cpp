@@ -3,6 +3,7 @@
 #include <sys/socket.h>
 
 #include <atomic>
+#include <cerrno>
 #include <cstring>
 #include <thread>
 
@@ -45,6 +46,7 @@ FlowResult run_bulk_flow(TcpConnection& connection, const BulkFlowOptions& optio
     for (std::uint64_t sent = 0; std::chrono::steady_clock::now() < deadline;) {
       fill_stream(sent, chunk.data(), chunk.size());
       ssize_t n = send(connection.client_fd(), chunk.data(), chunk.size(), MSG_NOSIGNAL);
+      if (n < 0 && errno == EINTR) continue;  // SO_SNDTIMEO makes signals interrupt send()
       if (n <= 0) break;
       sent += static_cast<std::uint64_t>(n);
     }
@@ -62,6 +64,7 @@ FlowResult run_bulk_flow(TcpConnection& connection, const BulkFlowOptions& optio
   bool intact = true;
   for (;;) {
     ssize_t n = recv(connection.server_fd(), buf.data(), buf.size(), 0);
+    if (n < 0 && errno == EINTR) continue;  // SO_RCVTIMEO makes signals interrupt recv()
     if (n <= 0) {
       intact = intact && n == 0;  // a clean end of stream, not an error
       break;

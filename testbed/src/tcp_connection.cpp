@@ -74,6 +74,7 @@ std::size_t TcpConnection::transfer(std::size_t bytes) {
     std::vector<char> chunk(64 * 1024, 'b');
     for (std::size_t sent = 0; sent < bytes;) {
       ssize_t n = send(client_.get(), chunk.data(), std::min(chunk.size(), bytes - sent), MSG_NOSIGNAL);
+      if (n < 0 && errno == EINTR) continue;  // SO_SNDTIMEO makes signals interrupt send()
       if (n <= 0) return;
       sent += static_cast<std::size_t>(n);
     }
@@ -82,6 +83,7 @@ std::size_t TcpConnection::transfer(std::size_t bytes) {
   std::size_t received = 0;
   while (received < bytes) {
     ssize_t n = recv(server_.get(), buf.data(), buf.size(), 0);
+    if (n < 0 && errno == EINTR) continue;  // SO_RCVTIMEO makes signals interrupt recv()
     if (n <= 0) break;
     received += static_cast<std::size_t>(n);
   }
