@@ -42,6 +42,12 @@ std::string closest_name(std::string_view wrong, const std::vector<std::string>&
   return best;
 }
 
+std::span<const std::byte> skeleton_elf(const void* (*elf_bytes)(std::size_t*)) {
+  std::size_t size = 0;
+  const void* data = elf_bytes(&size);
+  return {static_cast<const std::byte*>(data), size};
+}
+
 Catalogue::Catalogue(std::vector<CatalogueEntry> entries) : entries_(std::move(entries)) {
   std::sort(entries_.begin(), entries_.end(),
             [](const auto& a, const auto& b) { return a.meta.name < b.meta.name; });

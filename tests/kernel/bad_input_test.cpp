@@ -77,9 +77,7 @@ TEST_F(BadInput, BpffsCannotBeMounted) {
 TEST_F(BadInput, NameClashWithBuiltinAlgorithm) {
   // A plugin registering as "cubic", which this kernel has built in; through the library, as
   // `bpfplug load --object` will do.
-  std::size_t size = 0;
-  const void* elf = clash_cubic_bpf__elf_bytes(&size);
-  Catalogue catalogue({Catalogue::describe({static_cast<const std::byte*>(elf), size})});
+  Catalogue catalogue({Catalogue::describe(skeleton_elf(&clash_cubic_bpf__elf_bytes))});
   LinuxHost host(paths_.bpffs());
   PluginManager manager(host, catalogue, paths_);
   auto before = snapshot();

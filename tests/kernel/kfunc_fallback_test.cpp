@@ -18,16 +18,10 @@ namespace {
 
 using namespace bpfplug::testbed;
 
-std::span<const std::byte> elf_of(const void* (*elf_bytes)(std::size_t*)) {
-  std::size_t size = 0;
-  const void* data = elf_bytes(&size);
-  return {static_cast<const std::byte*>(data), size};
-}
-
 Catalogue fallback_catalogue() {
-  return Catalogue({Catalogue::describe(elf_of(&reno_fallback_bpf__elf_bytes)),
-                    Catalogue::describe(elf_of(&dctcp_fallback_bpf__elf_bytes)),
-                    Catalogue::describe(elf_of(&cubic_fallback_bpf__elf_bytes))});
+  return Catalogue({Catalogue::describe(skeleton_elf(&reno_fallback_bpf__elf_bytes)),
+                    Catalogue::describe(skeleton_elf(&dctcp_fallback_bpf__elf_bytes)),
+                    Catalogue::describe(skeleton_elf(&cubic_fallback_bpf__elf_bytes))});
 }
 
 // Whether the object calls the kernel's tcp_slow_start (a kfunc declared in its BTF).

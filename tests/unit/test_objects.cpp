@@ -1,5 +1,6 @@
 #include "test_objects.hpp"
 
+#include "bpfplug/catalogue.hpp"
 #include "bpfplug/libbpf_log.hpp"
 #include "clash_cubic.skel.h"
 
@@ -12,10 +13,6 @@ const bool kLibbpfLogsRouted = (route_libbpf_logs(), true);
 
 }  // namespace
 
-std::span<const std::byte> clash_cubic_elf() {
-  std::size_t size = 0;
-  const void* data = clash_cubic_bpf__elf_bytes(&size);
-  return {static_cast<const std::byte*>(data), size};
-}
+std::span<const std::byte> clash_cubic_elf() { return skeleton_elf(&clash_cubic_bpf__elf_bytes); }
 
 }  // namespace bpfplug::test

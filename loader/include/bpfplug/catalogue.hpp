@@ -19,6 +19,9 @@ struct EmbeddedObject {
 };
 std::span<const EmbeddedObject> embedded_objects();
 
+// A bpftool skeleton's NAME__elf_bytes() as a byte span.
+std::span<const std::byte> skeleton_elf(const void* (*elf_bytes)(std::size_t*));
+
 struct CatalogueEntry {
   PluginMeta meta;
   std::string ops_name;  // the name it registers in the kernel (tcp_congestion_ops.name)
