@@ -13,11 +13,11 @@ die() { echo "error: $*" >&2; exit 1; }
 # Packages from bookworm main.
 MAIN_PKGS=(
   build-essential cmake pkg-config git
-  clang-19 llvm-19
+  clang-19
   libelf-dev zlib1g-dev libzstd-dev zstd
   libgtest-dev libgmock-dev libbenchmark-dev
   libspdlog-dev libfmt-dev libcli11-dev nlohmann-json3-dev
-  iproute2 ethtool
+  iproute2 ethtool procps
 )
 # Packages that must come from bookworm-backports.
 BACKPORTS_PKGS=(libbpf-dev bpftool)
