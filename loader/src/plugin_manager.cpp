@@ -167,23 +167,21 @@ UnloadResult PluginManager::unload(const std::string& plugin, bool force) {
 
 std::vector<UnloadResult> PluginManager::unload_all(bool force) {
   require_privileges("unload plugins", "unload --all");
-  auto names = loaded();
+  std::vector<PluginStatus> statuses;
+  for (const auto& name : loaded()) statuses.push_back(status(name));
   // Check every plugin before unloading any, so a refusal changes nothing.
   if (!force) {
-    for (const auto& name : names) {
-      auto st = status(name);
+    for (const auto& st : statuses)
       if (st.sockets > 0)
         throw Error(Exit::conflict,
                     "can't unload all plugins: " + std::to_string(st.sockets) + " connection(s) still use " +
                         st.record.ops_name,
                     "close them, or use --force");
-    }
   }
   // The default one last, so the default is restored to what it was before bpfplug.
-  auto is_default = [&](const std::string& name) { return status(name).is_default; };
-  std::stable_partition(names.begin(), names.end(), [&](const auto& n) { return !is_default(n); });
+  std::stable_partition(statuses.begin(), statuses.end(), [](const auto& st) { return !st.is_default; });
   std::vector<UnloadResult> results;
-  for (const auto& name : names) results.push_back(unload(name, force));
+  for (const auto& st : statuses) results.push_back(unload(st.plugin, force));
   return results;
 }
 

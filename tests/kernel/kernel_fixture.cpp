@@ -25,8 +25,9 @@ const bool libbpf_logs_routed = (route_libbpf_logs(), true);
 void KernelTest::SetUp() {
   if (geteuid() != 0) GTEST_SKIP() << "kernel tests load BPF programs: run them as root";
   if (!probe_kernel("/sys/fs/bpf").struct_ops) GTEST_SKIP() << "this kernel has no BPF struct_ops";
-  id_ = "bpfplug-t-" + std::to_string(getpid()) + "-" + std::to_string(test_counter++);
-  paths_.pin_root = "/sys/fs/bpf/bpfplug-test-" + std::to_string(getpid()) + "-" + std::to_string(test_counter);
+  std::string unique = std::to_string(getpid()) + "-" + std::to_string(test_counter++);
+  id_ = "bpfplug-t-" + unique;
+  paths_.pin_root = "/sys/fs/bpf/bpfplug-test-" + unique;
   paths_.state_dir = "/tmp/" + paths_.pin_root.filename().string();
   saved_default_ = proc_sys("net/ipv4/tcp_congestion_control");
   saved_allowed_ = proc_sys("net/ipv4/tcp_allowed_congestion_control");
