@@ -26,9 +26,24 @@
 BPFPLUG_PLUGIN("dctcp", "cc", "0.1.0",
 	       "DCTCP (RFC 8257): cut cwnd in proportion to ECN marks; reno without ECN");
 
+/*
+ * The default of alpha_on_init: 1024 as in Linux (an early ECE cuts cwnd by about half).
+ * The variant "alpha0" (cc_algos/CMakeLists.txt) builds with 0: alpha then holds only what the
+ * windows so far measured, so the first ECE cuts cwnd by that alpha/2 like every later one.
+ * Everything else, the plugin version and the registered name included, is the same.
+ */
+#ifndef BPFPLUG_DCTCP_ALPHA_ON_INIT
+#define BPFPLUG_DCTCP_ALPHA_ON_INIT 1024
+#endif
+#ifdef BPFPLUG_VARIANT_NAME
+BPFPLUG_VARIANT(BPFPLUG_VARIANT_NAME,
+		"DCTCP starting with alpha_on_init=" BPFPLUG_STR(BPFPLUG_DCTCP_ALPHA_ON_INIT)
+		" instead of 1024: no halving at the first ECE, cuts follow the measured alpha");
+#endif
+
 BPFPLUG_TUNABLE(__u32, shift_g, 4, 0, 10,
 		"alpha gain g = 1/2^shift_g (RFC 8257 sec. 3.3; 4: g = 1/16 as in Linux)");
-BPFPLUG_TUNABLE(__u32, alpha_on_init, 1024, 0, 1024,
+BPFPLUG_TUNABLE(__u32, alpha_on_init, BPFPLUG_DCTCP_ALPHA_ON_INIT, 0, 1024,
 		"initial alpha in 1/1024 (1024: first ECE halves cwnd, like Linux)");
 
 BPFPLUG_COUNTER(stat_alpha_updates, "per-window alpha updates");

@@ -53,3 +53,26 @@ function(bpfplug_add_plugin name)
   bpfplug_add_bpf_object(${name} ${name}.bpf.c)
   set_property(GLOBAL APPEND PROPERTY BPFPLUG_PLUGINS ${name})
 endfunction()
+
+# bpfplug_add_plugin_variant(PLUGIN VARIANT [DEFINES D...]): the plugin PLUGIN (from PLUGIN.bpf.c
+# in the current directory, registered with bpfplug_add_plugin) built again with the extra
+# defines and BPFPLUG_VARIANT_NAME="VARIANT", so its source can declare
+# BPFPLUG_VARIANT(BPFPLUG_VARIANT_NAME, ...) (struct_ops/bpfplug_meta.h). The object and
+# skeleton are named PLUGIN__VARIANT (made a C identifier: '-' becomes '_'), e.g.
+# dctcp__alpha0.skel.h with dctcp__alpha0_bpf__elf_bytes(); the catalogue embeds it next to
+# the default variant.
+function(bpfplug_add_plugin_variant plugin variant)
+  cmake_parse_arguments(ARG "" "" "DEFINES" ${ARGN})
+  if(ARG_UNPARSED_ARGUMENTS)
+    message(FATAL_ERROR "bpfplug_add_plugin_variant(${plugin} ${variant}): unexpected arguments "
+                        "'${ARG_UNPARSED_ARGUMENTS}' (only DEFINES D...)")
+  endif()
+  if(NOT variant MATCHES "^[a-z0-9-][a-z0-9_-]*$" OR variant STREQUAL "default")
+    message(FATAL_ERROR "bpfplug_add_plugin_variant(${plugin} ${variant}): a variant name uses "
+                        "a-z 0-9 _ -, does not start with '_', and is not 'default'")
+  endif()
+  string(MAKE_C_IDENTIFIER "${plugin}__${variant}" name)
+  bpfplug_add_bpf_object(${name} ${plugin}.bpf.c
+                         DEFINES BPFPLUG_VARIANT_NAME="${variant}" ${ARG_DEFINES})
+  set_property(GLOBAL APPEND PROPERTY BPFPLUG_PLUGINS ${name})
+endfunction()

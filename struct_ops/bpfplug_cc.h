@@ -22,11 +22,17 @@
 char _license[] SEC("license") = "GPL"; /* the kernel accepts only GPL congestion controls */
 
 BPFPLUG_GAUGE(bpfplug_sockets, "connections running this plugin now");
+/*
+ * Connections that started with this implementation. Each implementation (each swap's new
+ * generation) has its own copy, so it shows where new connections went after a swap.
+ */
+BPFPLUG_COUNTER(bpfplug_connections, "connections that started with this implementation");
 
 /* Call at the end of init(), once the connection stays with this plugin. */
 static __always_inline void bpfplug_cc_sock_init(struct sock *sk)
 {
 	__sync_fetch_and_add(&bpfplug_sockets, 1);
+	__sync_fetch_and_add(&bpfplug_connections, 1);
 }
 
 /*

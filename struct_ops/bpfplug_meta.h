@@ -9,9 +9,16 @@
  *
  * Record grammar (fields separated by '|'; the last field may itself contain '|'):
  *   plugin|NAME|KIND|VERSION|DESCRIPTION
+ *   variant|NAME|DESCRIPTION
  *   tunable|VAR|TYPE|DEFAULT|MIN|MAX|DESCRIPTION
  *   counter|VAR|DESCRIPTION
  *   gauge|VAR|DESCRIPTION
+ *
+ * A variant is the same plugin built with different defaults (cmake: bpfplug_add_plugin_variant,
+ * which compiles the plugin's source again with extra -D defines and BPFPLUG_VARIANT_NAME set).
+ * All variants of a plugin share its name and register the same kernel name, which is what lets
+ * one replace another; an object without a variant record is the variant "default". Variant
+ * names follow the rules of plugin names (a-z 0-9 _ -, at most 32, not starting with '_').
  *
  * A tunable is a `const volatile` global in .rodata: set by the loader before load
  * (`bpfplug load NAME --set VAR=VALUE`), constant for the verifier afterwards.
@@ -23,6 +30,10 @@
 
 #define BPFPLUG_META_SECTION ".bpfplug.meta"
 
+/* A macro's value as a string literal: BPFPLUG_STR(BPFPLUG_DCTCP_ALPHA_ON_INIT) -> "1024". */
+#define __bpfplug_str(x) #x
+#define BPFPLUG_STR(x) __bpfplug_str(x)
+
 #define __bpfplug_record(id, text)                                                   \
 	static const char __bpfplug_meta_##id[]                                        \
 		__attribute__((section(BPFPLUG_META_SECTION), used, aligned(1))) = text
@@ -31,10 +42,22 @@
 #define BPFPLUG_PLUGIN(name, kind, version, description)                             \
 	__bpfplug_record(plugin, "plugin|" name "|" kind "|" version "|" description)
 
-/* Declare a tunable: a read-only global with its default and inclusive range. */
+/*
+ * Name the variant this object is, once, next to BPFPLUG_PLUGIN. Usually
+ *   #ifdef BPFPLUG_VARIANT_NAME
+ *   BPFPLUG_VARIANT(BPFPLUG_VARIANT_NAME, "what differs from the default");
+ *   #endif
+ * so the plugin's own build stays "default" and each bpfplug_add_plugin_variant() build is named.
+ */
+#define BPFPLUG_VARIANT(name, description)                                           \
+	__bpfplug_record(variant, "variant|" name "|" description)
+
+/* Declare a tunable: a read-only global with its default and inclusive range. Default and bounds
+ * may be macros (a variant's build overrides a default with -D) that expand to a plain integer
+ * literal such as 0, -1 or 0x10 (no suffix, no parentheses): the record holds the expansion. */
 #define BPFPLUG_TUNABLE(type, var, def, min, max, description)                       \
-	__bpfplug_record(tunable_##var, "tunable|" #var "|" #type "|" #def "|" #min "|" \
-					#max "|" description);                         \
+	__bpfplug_record(tunable_##var, "tunable|" #var "|" #type "|" BPFPLUG_STR(def) "|" \
+					BPFPLUG_STR(min) "|" BPFPLUG_STR(max) "|" description); \
 	const volatile type var = (def)
 
 /* Declare a counter: a u64 the plugin increments, read by `bpfplug status`. */

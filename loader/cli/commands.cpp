@@ -2,13 +2,17 @@
 #include <spdlog/spdlog.h>
 
 #include <CLI/CLI.hpp>
+#include <algorithm>
 #include <iostream>
 #include <optional>
 
+#include "bpfplug/boot_config.hpp"
 #include "bpfplug/cli/cli.hpp"
 #include "bpfplug/cli/render.hpp"
+#include "bpfplug/file_lock.hpp"
 #include "bpfplug/libbpf_log.hpp"
 #include "bpfplug/plugin_manager.hpp"
+#include "bpfplug/reconcile.hpp"
 
 namespace bpfplug::cli {
 namespace {
@@ -18,6 +22,7 @@ struct Invocation {
   bool verbose = false;
   std::string plugin;
   LoadOptions load;
+  SwapOptions swap;
   bool all = false;
   bool force = false;
 };
@@ -60,6 +65,27 @@ int do_load(const Invocation& inv, PluginManager& manager, std::ostream& out) {
   return 0;
 }
 
+int do_swap(const Invocation& inv, PluginManager& manager, std::ostream& out) {
+  auto result = manager.swap(inv.plugin, inv.swap);
+  if (inv.json) emit(out, to_json(result));
+  else print_swap(out, result);
+  return 0;
+}
+
+int do_repair(const Invocation& inv, PluginManager& manager, std::ostream& out) {
+  auto done = manager.repair();
+  if (inv.json) emit(out, {{"repaired", done}});
+  else print_repair(out, done);
+  return 0;
+}
+
+int do_restore(const Invocation& inv, PluginManager& manager, std::ostream& out) {
+  auto result = manager.restore(inv.force);
+  if (inv.json) emit(out, to_json(result));
+  else print_restore(out, result);
+  return 0;
+}
+
 int do_unload(const Invocation& inv, PluginManager& manager, std::ostream& out) {
   if (inv.all == !inv.plugin.empty())
     throw Error(Exit::usage, "unload needs a plugin NAME or --all (not both)", "bpfplug unload dctcp");
@@ -81,16 +107,24 @@ int do_status(const Invocation& inv, PluginManager& manager, std::ostream& out) 
   std::vector<PluginStatus> statuses;
   for (const auto& name : names) statuses.push_back(manager.status(name));
   auto kernel = manager.kernel_congestion();
+  auto problems = manager.diagnose();
+  if (!inv.plugin.empty())
+    std::erase_if(problems, [&](const auto& p) { return !p.plugin.empty() && p.plugin != inv.plugin; });
   if (inv.json) {
+    auto problem_list = nlohmann::json::array();
+    for (const auto& p : problems) problem_list.push_back(to_json(p));
     if (!inv.plugin.empty()) {
-      emit(out, to_json(statuses.at(0)));
+      auto j = to_json(statuses.at(0));
+      j["problems"] = problem_list;
+      emit(out, j);
     } else {
       auto arr = nlohmann::json::array();
       for (const auto& s : statuses) arr.push_back(to_json(s));
-      emit(out, {{"plugins", arr}, {"default", kernel.current_default}});
+      emit(out, {{"plugins", arr}, {"default", kernel.current_default}, {"problems", problem_list}});
     }
     return 0;
   }
+  print_problems(out, problems);
   if (statuses.empty()) out << "no plugin loaded (bpfplug list shows the plugins this build carries)\n";
   for (const auto& s : statuses) print_status(out, s, kernel);
   return 0;
@@ -101,6 +135,114 @@ int do_probe(const Invocation& inv, Host& host, std::ostream& out) {
   if (inv.json) emit(out, to_json(features, host.privileged()));
   else print_probe(out, features, host.privileged());
   return 0;
+}
+
+// Boot persistence: enable and disable edit the boot config (systemctl's convention: --now also
+// applies the change); apply makes the kernel match it, and is what bpfplug.service runs.
+struct BootArgs {
+  std::string plugin;
+  EnableOptions enable;
+  bool now = false;      // enable/disable: also load/unload it now
+  bool dry_run = false;  // apply: only say what it would do
+};
+
+void require_root(const Host& host, const Paths& paths, const std::string& what, const std::string& command) {
+  if (!host.privileged())
+    throw Error(Exit::permission, "can't " + what + ": Permission denied (" + paths.config_file().string() +
+                                      " and the plugins are root's)",
+                "run as root (sudo bpfplug " + command + ")");
+}
+
+int do_enable(const Invocation& inv, const BootArgs& args, Host& host, PluginManager& manager, std::ostream& out,
+              std::ostream& err) {
+  // Arguments first, as load does: a typo gets the same answer with or without privileges.
+  BootEntry entry = make_boot_entry(manager.catalogue(), args.plugin, args.enable);
+  require_root(host, manager.paths(), "enable plugin " + args.plugin + " at boot", "enable " + args.plugin);
+  BootConfigStore store(manager.paths().config_file());
+  EnableResult result;
+  {
+    FileLock lock(manager.paths().lock_file());
+    BootConfig config = store.load();
+    result = enable_at_boot(config, args.plugin, entry);
+    store.save(config);
+  }
+  std::optional<ReconcileReport> applied;
+  if (args.now) {
+    // Only this plugin: the others of the config are applied at boot or by bpfplug apply.
+    applied = reconcile(manager, BootConfig{{{args.plugin, result.entry}}});
+    std::erase_if(applied->plugins, [](const auto& r) { return r.outcome == StepOutcome::unmanaged; });
+  }
+  if (inv.json) {
+    auto j = to_json(result, store.file());
+    if (applied) j["applied"] = to_json(*applied, store.file());
+    emit(out, j);
+  } else {
+    print_enable(out, result, store.file());
+    if (applied) print_reconcile(out, *applied, store.file());
+    else out << "  bpfplug.service loads it at boot; bpfplug apply (or enable --now) loads it now\n";
+  }
+  if (applied && !applied->ok() && !inv.json)
+    err << "error: " << args.plugin << " is enabled at boot, but applying it now failed (see above)\n";
+  return static_cast<int>(applied ? applied->exit_code() : Exit::ok);
+}
+
+int do_disable(const Invocation& inv, const BootArgs& args, Host& host, PluginManager& manager, std::ostream& out,
+               std::ostream& err) {
+  BootConfigStore store(manager.paths().config_file());
+  {
+    BootConfig check = store.load();
+    disable_at_boot(check, manager.catalogue(), args.plugin);  // throws: unknown plugin, did you mean
+  }
+  require_root(host, manager.paths(), "disable plugin " + args.plugin + " at boot", "disable " + args.plugin);
+  DisableResult result;
+  {
+    FileLock lock(manager.paths().lock_file());
+    BootConfig config = store.load();
+    result = disable_at_boot(config, manager.catalogue(), args.plugin);
+    if (result.removed) store.save(config);
+  }
+  std::optional<UnloadResult> unloaded;
+  std::optional<Error> unload_error;
+  bool was_loaded = false;
+  if (args.now) {
+    auto names = manager.loaded();
+    was_loaded = std::find(names.begin(), names.end(), args.plugin) != names.end();
+    try {
+      if (was_loaded) unloaded = manager.unload(args.plugin, false);
+    } catch (const Error& e) {
+      unload_error = e;
+    }
+  }
+  if (inv.json) {
+    auto j = to_json(result, store.file());
+    if (args.now) j["unloaded"] = unloaded ? to_json(*unloaded) : nlohmann::json(nullptr);
+    if (unload_error) j.update(to_json(*unload_error));
+    emit(out, j);
+  } else {
+    print_disable(out, result, store.file());
+    if (unloaded) print_unload(out, *unloaded);
+    if (args.now && !was_loaded) out << args.plugin << " is not loaded; nothing to unload\n";
+    if (unload_error) print_error(err, *unload_error);
+  }
+  return static_cast<int>(unload_error ? unload_error->code() : Exit::ok);
+}
+
+int do_apply(const Invocation& inv, const BootArgs& args, Host& host, PluginManager& manager, std::ostream& out,
+             std::ostream& err) {
+  BootConfigStore store(manager.paths().config_file());
+  BootConfig config = store.load();
+  require_root(host, manager.paths(),
+               args.dry_run ? "plan the boot config (bpffs is root-only)" : "apply the boot config",
+               args.dry_run ? "apply --dry-run" : "apply");
+  ReconcileReport report = reconcile(manager, config, args.dry_run);
+  if (inv.json) emit(out, to_json(report, store.file()));
+  else print_reconcile(out, report, store.file());
+  if (!report.ok() && !inv.json) {
+    std::size_t failed = std::count_if(report.plugins.begin(), report.plugins.end(),
+                                       [](const auto& r) { return r.outcome == StepOutcome::failed; });
+    err << "error: " << failed << " plugin(s) of the boot config could not be applied (see above)\n";
+  }
+  return static_cast<int>(report.exit_code());
 }
 
 }  // namespace
@@ -119,11 +261,23 @@ int run_cli(int argc, const char* const* argv, Host& host, const Catalogue& cata
   auto* list = app.add_subcommand("list", "The plugins this build carries, their state, and the kernel's algorithms");
   auto* load = app.add_subcommand("load", "Register plugin NAME in the kernel; it stays after bpfplug exits");
   load->add_option("NAME", inv.plugin, "Plugin to load (see bpfplug list)")->required();
+  load->add_option("--variant", inv.load.variant, "Load this variant of the plugin (bpfplug list shows them)");
   load->add_flag("--default", inv.load.make_default,
                  "Also make it the system default (net.ipv4.tcp_congestion_control); unload restores the old one");
   load->add_flag("--allow", inv.load.allow,
                  "Add it to net.ipv4.tcp_allowed_congestion_control so unprivileged programs may choose it");
   load->add_option("--set", inv.load.assignments, "Set a tunable before load (repeatable): --set KEY=VALUE");
+  auto* swap = app.add_subcommand(
+      "swap", "Replace the running implementation of plugin NAME under the same registered name, atomically");
+  swap->add_option("NAME", inv.plugin, "Loaded plugin to swap")->required();
+  swap->add_option("--to", inv.swap.variant, "Switch to this variant (bpfplug list shows them)");
+  swap->add_option("--object", inv.swap.object, "Switch to a BPF object you built with bpfplug's headers");
+  swap->add_option("--set", inv.swap.assignments,
+                   "Set a tunable of the new implementation (repeatable); others take its defaults");
+  auto* repair = app.add_subcommand("repair", "Finish or roll back changes a killed bpfplug left half-done");
+  auto* restore = app.add_subcommand(
+      "restore", "Unload every plugin and put the default and allowed congestion controls back as bpfplug found them");
+  restore->add_flag("--force", inv.force, "Even while connections use a plugin (they keep it until they close)");
   auto* unload = app.add_subcommand("unload", "Unregister plugin NAME (restores the default if it was the default)");
   unload->add_option("NAME", inv.plugin, "Plugin to unload");
   unload->add_flag("--all", inv.all, "Unload every loaded plugin");
@@ -132,19 +286,39 @@ int run_cli(int argc, const char* const* argv, Host& host, const Catalogue& cata
   auto* status = app.add_subcommand("status", "What is loaded: kernel ids, sockets using it, tunables, counters");
   status->add_option("NAME", inv.plugin, "Only this plugin");
   auto* probe = app.add_subcommand("probe", "What this kernel supports and which bpfplug features work here");
+  BootArgs boot;
+  auto* enable =
+      app.add_subcommand("enable", "Record plugin NAME in the boot config: bpfplug.service loads it at boot");
+  enable->add_option("NAME", boot.plugin, "Plugin to load at boot (see bpfplug list)")->required();
+  enable->add_option("--variant", boot.enable.variant, "Which variant to load (default: the default variant)");
+  enable->add_flag("--default", boot.enable.make_default,
+                   "Also make it the system default at boot (moves the default from another enabled plugin)");
+  enable->add_flag("--allow", boot.enable.allow, "Also let unprivileged programs choose it");
+  enable->add_option("--set", boot.enable.assignments, "Set a tunable (repeatable): --set KEY=VALUE");
+  enable->add_flag("--now", boot.now, "Also apply it now (load it, or swap it to the recorded settings)");
+  auto* disable = app.add_subcommand("disable", "Remove plugin NAME from the boot config");
+  disable->add_option("NAME", boot.plugin, "Plugin not to load at boot any more")->required();
+  disable->add_flag("--now", boot.now, "Also unload it now");
+  auto* apply =
+      app.add_subcommand("apply", "Make the kernel match the boot config (what bpfplug.service runs at boot)");
+  apply->add_flag("--dry-run", boot.dry_run, "Only print what it would do");
 
   try {
     app.parse(argc, argv);
   } catch (const CLI::ParseError& e) {
     if (e.get_exit_code() == 0) return app.exit(e, out, err);  // --help, --version
     Error usage(Exit::usage, e.what(), "see bpfplug --help, or bpfplug VERB --help");
+    // The verbs as defined above, so a new verb is offered without another list to update.
+    std::vector<std::string> verbs;
+    for (const auto* sub : app.get_subcommands({})) verbs.push_back(sub->get_name());
+    std::string verb_list;
+    for (const auto& v : verbs) verb_list += (verb_list.empty() ? "" : ", ") + v;
     if (app.get_subcommands().empty() && !unknown_verb(argc, argv, app))
-      usage = Error(Exit::usage, "no verb given",
-                    "the verbs are list, load, unload, status, probe (bpfplug --help)");
+      usage = Error(Exit::usage, "no verb given", "the verbs are " + verb_list + " (bpfplug --help)");
     if (auto verb = unknown_verb(argc, argv, app)) {
-      auto guess = closest_name(*verb, {"list", "load", "unload", "status", "probe"});
+      auto guess = closest_name(*verb, verbs);
       usage = Error(Exit::usage, "unknown verb '" + *verb + "'",
-                    guess.empty() ? "the verbs are list, load, unload, status, probe (bpfplug --help)"
+                    guess.empty() ? "the verbs are " + verb_list + " (bpfplug --help)"
                                   : "did you mean '" + guess + "'? (bpfplug --help lists the verbs)");
     }
     if (inv.json) emit(out, to_json(usage));
@@ -157,9 +331,15 @@ int run_cli(int argc, const char* const* argv, Host& host, const Catalogue& cata
     PluginManager manager(host, catalogue, paths);
     if (list->parsed()) return do_list(inv, manager, out);
     if (load->parsed()) return do_load(inv, manager, out);
+    if (swap->parsed()) return do_swap(inv, manager, out);
+    if (repair->parsed()) return do_repair(inv, manager, out);
+    if (restore->parsed()) return do_restore(inv, manager, out);
     if (unload->parsed()) return do_unload(inv, manager, out);
     if (status->parsed()) return do_status(inv, manager, out);
     if (probe->parsed()) return do_probe(inv, host, out);
+    if (enable->parsed()) return do_enable(inv, boot, host, manager, out, err);
+    if (disable->parsed()) return do_disable(inv, boot, host, manager, out, err);
+    if (apply->parsed()) return do_apply(inv, boot, host, manager, out, err);
     return static_cast<int>(Exit::usage);
   } catch (const Error& e) {
     if (inv.json) emit(out, to_json(e));

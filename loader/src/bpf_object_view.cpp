@@ -52,6 +52,14 @@ std::string struct_ops_name(bpf_object* obj, bpf_map* ops_map) {
               "a congestion-control plugin must set .name in its tcp_congestion_ops");
 }
 
+std::string struct_ops_type(bpf_object* obj, bpf_map* ops_map) {
+  const btf* types = bpf_object__btf(obj);
+  const btf_type* st = types ? btf__type_by_id(types, bpf_map__btf_value_type_id(ops_map)) : nullptr;
+  if (!st) throw Error(Exit::usage, std::string("can't read the struct_ops type of ") + bpf_map__name(ops_map),
+                       "build the plugin with -g so that it carries BTF");
+  return btf__name_by_offset(types, st->name_off);
+}
+
 std::vector<DatasecVar> datasec_vars(const btf* types, std::uint32_t datasec_id) {
   std::vector<DatasecVar> vars;
   const btf_type* sec = btf__type_by_id(types, datasec_id);

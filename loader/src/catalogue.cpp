@@ -1,6 +1,7 @@
 #include "bpfplug/catalogue.hpp"
 
 #include <algorithm>
+#include <tuple>
 
 #include "bpfplug/bpf_object_view.hpp"
 #include "bpfplug/error.hpp"
@@ -21,6 +22,46 @@ std::size_t edit_distance(std::string_view a, std::string_view b) {
     }
   }
   return row[b.size()];
+}
+
+bool is_default(const CatalogueEntry& e) { return e.meta.variant == kDefaultVariant; }
+
+// By plugin name; within a plugin the default variant first, then by variant name.
+bool entry_order(const CatalogueEntry& a, const CatalogueEntry& b) {
+  return std::tuple(std::string_view(a.meta.name), !is_default(a), std::string_view(a.meta.variant)) <
+         std::tuple(std::string_view(b.meta.name), !is_default(b), std::string_view(b.meta.variant));
+}
+
+std::string variant_list(const std::vector<const CatalogueEntry*>& entries) {
+  std::string s;
+  for (const auto* e : entries) s += (s.empty() ? "" : ", ") + e->meta.variant;
+  return s;
+}
+
+// Variants are interchangeable builds of one plugin: one default, one kernel name.
+void check_variants(const std::vector<CatalogueEntry>& sorted) {
+  const CatalogueEntry* plugin_default = nullptr;
+  for (std::size_t i = 0; i < sorted.size(); ++i) {
+    const auto& e = sorted[i];
+    if (i > 0 && sorted[i - 1].meta.name == e.meta.name && sorted[i - 1].meta.variant == e.meta.variant)
+      throw Error(Exit::usage, "two objects are plugin " + e.meta.name + ", variant '" + e.meta.variant + "'",
+                  is_default(e) ? "a variant's source must declare BPFPLUG_VARIANT(BPFPLUG_VARIANT_NAME, ...) "
+                                  "(struct_ops/bpfplug_meta.h)"
+                                : "give each bpfplug_add_plugin_variant() of a plugin its own name");
+    if (is_default(e)) {
+      plugin_default = &e;
+      continue;
+    }
+    if (!plugin_default || plugin_default->meta.name != e.meta.name)
+      throw Error(Exit::usage,
+                  "plugin " + e.meta.name + " has variant '" + e.meta.variant + "' but no default variant",
+                  "build the plugin itself too: bpfplug_add_plugin(" + e.meta.name + ")");
+    if (plugin_default->ops_name != e.ops_name)
+      throw Error(Exit::usage,
+                  "variant '" + e.meta.variant + "' of plugin " + e.meta.name + " registers as " + e.ops_name +
+                      ", its default variant as " + plugin_default->ops_name,
+                  "variants must register the same kernel name (the ops table's .name) to replace one another");
+  }
 }
 
 }  // namespace
@@ -49,8 +90,8 @@ std::span<const std::byte> skeleton_elf(const void* (*elf_bytes)(std::size_t*)) 
 }
 
 Catalogue::Catalogue(std::vector<CatalogueEntry> entries) : entries_(std::move(entries)) {
-  std::sort(entries_.begin(), entries_.end(),
-            [](const auto& a, const auto& b) { return a.meta.name < b.meta.name; });
+  std::sort(entries_.begin(), entries_.end(), entry_order);
+  check_variants(entries_);
 }
 
 Catalogue Catalogue::builtin() {
@@ -68,20 +109,43 @@ CatalogueEntry Catalogue::describe(std::span<const std::byte> elf) {
   return entry;
 }
 
-const CatalogueEntry* Catalogue::find(std::string_view name) const {
+const CatalogueEntry* Catalogue::find(std::string_view name) const { return find(name, kDefaultVariant); }
+
+const CatalogueEntry* Catalogue::find(std::string_view name, std::string_view variant) const {
+  if (variant.empty()) variant = kDefaultVariant;
   for (const auto& e : entries_)
-    if (e.meta.name == name) return &e;
+    if (e.meta.name == name && e.meta.variant == variant) return &e;
   return nullptr;
 }
 
 const CatalogueEntry& Catalogue::get(std::string_view name) const {
   if (const auto* e = find(name)) return *e;
   std::vector<std::string> names;
-  for (const auto& e : entries_) names.push_back(e.meta.name);
+  for (const auto& e : entries_)
+    if (is_default(e)) names.push_back(e.meta.name);
   auto guess = closest_name(name, names);
   throw Error(Exit::usage, "unknown plugin '" + std::string(name) + "'",
               guess.empty() ? "see the plugins this build carries: bpfplug list"
                             : "did you mean '" + guess + "'? (bpfplug list shows all plugins)");
+}
+
+const CatalogueEntry& Catalogue::get(std::string_view name, std::string_view variant) const {
+  if (const auto* e = find(name, variant)) return *e;
+  auto known = variants(name);
+  if (known.empty()) return get(name);  // throws: unknown plugin, did you mean
+  std::vector<std::string> names;
+  for (const auto* e : known) names.push_back(e->meta.variant);
+  auto guess = closest_name(variant, names);
+  std::string list = "variants of " + std::string(name) + ": " + variant_list(known);
+  throw Error(Exit::usage, "plugin " + std::string(name) + " has no variant '" + std::string(variant) + "'",
+              guess.empty() ? list : "did you mean '" + guess + "'? (" + list + ")");
+}
+
+std::vector<const CatalogueEntry*> Catalogue::variants(std::string_view name) const {
+  std::vector<const CatalogueEntry*> out;  // entries_ is sorted: default first
+  for (const auto& e : entries_)
+    if (e.meta.name == name) out.push_back(&e);
+  return out;
 }
 
 }  // namespace bpfplug

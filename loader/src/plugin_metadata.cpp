@@ -36,22 +36,40 @@ std::int64_t integer_field(std::string_view record, std::string_view field, std:
   return *value;
 }
 
-void add_record(PluginMeta& meta, bool& have_plugin, std::string_view record) {
+// The records that may appear only once.
+struct Seen {
+  bool plugin = false;
+  bool variant = false;
+};
+
+// The name becomes a bpffs directory: no dots (reserved by bpffs), no leading '_' (staging).
+// Variant names follow the same rules, so they can be part of paths and CLI arguments too.
+bool valid_name(std::string_view name) {
+  return !name.empty() && name.size() <= 32 && name.front() != '_' &&
+         name.find_first_not_of("abcdefghijklmnopqrstuvwxyz0123456789_-") == std::string_view::npos;
+}
+
+void add_record(PluginMeta& meta, Seen& seen, std::string_view record) {
   auto type = record.substr(0, record.find('|'));
   if (type == "plugin") {
     auto f = split_fields(record, 5);
     if (f.size() != 5 || f[1].empty()) malformed(record, "expected plugin|NAME|KIND|VERSION|DESCRIPTION");
-    if (have_plugin) malformed(record, "a second plugin record");
+    if (seen.plugin) malformed(record, "a second plugin record");
     if (f[2] != "cc" && f[2] != "policy") malformed(record, "kind must be 'cc' or 'policy'");
-    // The name becomes a bpffs directory: no dots (reserved by bpffs), no leading '_' (staging).
-    bool name_ok = f[1].size() <= 32 && f[1].front() != '_' &&
-                   f[1].find_first_not_of("abcdefghijklmnopqrstuvwxyz0123456789_-") == std::string_view::npos;
-    if (!name_ok) malformed(record, "plugin name must be 1-32 characters of a-z, 0-9, '_', '-', not starting with '_'");
+    if (!valid_name(f[1])) malformed(record, "plugin name must be 1-32 characters of a-z, 0-9, '_', '-', not starting with '_'");
     meta.name = f[1];
     meta.kind = f[2];
     meta.version = f[3];
     meta.description = f[4];
-    have_plugin = true;
+    seen.plugin = true;
+  } else if (type == "variant") {
+    auto f = split_fields(record, 3);
+    if (f.size() != 3 || f[1].empty()) malformed(record, "expected variant|NAME|DESCRIPTION");
+    if (seen.variant) malformed(record, "a second variant record");
+    if (!valid_name(f[1])) malformed(record, "variant name must be 1-32 characters of a-z, 0-9, '_', '-', not starting with '_'");
+    meta.variant = f[1];
+    meta.variant_description = f[2];
+    seen.variant = true;
   } else if (type == "tunable") {
     auto f = split_fields(record, 7);
     if (f.size() != 7 || f[1].empty())
@@ -103,15 +121,15 @@ std::optional<std::int64_t> parse_integer(std::string_view text) {
 
 PluginMeta parse_metadata_records(std::string_view section) {
   PluginMeta meta;
-  bool have_plugin = false;
+  Seen seen;
   while (!section.empty()) {
     auto nul = section.find('\0');
     auto record = section.substr(0, nul);
-    if (!record.empty()) add_record(meta, have_plugin, record);  // skip alignment padding
+    if (!record.empty()) add_record(meta, seen, record);  // skip alignment padding
     if (nul == std::string_view::npos) break;
     section.remove_prefix(nul + 1);
   }
-  if (!have_plugin)
+  if (!seen.plugin)
     throw Error(Exit::usage, "the object carries no bpfplug plugin record",
                 "add BPFPLUG_PLUGIN(...) from struct_ops/bpfplug_meta.h to the plugin source");
   return meta;

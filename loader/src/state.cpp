@@ -12,18 +12,40 @@ namespace bpfplug {
 std::string to_string(AttachMode mode) { return mode == AttachMode::link ? "link" : "map"; }
 
 NLOHMANN_JSON_SERIALIZE_ENUM(AttachMode, {{AttachMode::link, "link"}, {AttachMode::map, "map"}})
-NLOHMANN_DEFINE_TYPE_NON_INTRUSIVE_WITH_DEFAULT(PluginRecord, version, ops_name, attach, loaded_at, tunables)
+NLOHMANN_DEFINE_TYPE_NON_INTRUSIVE_WITH_DEFAULT(RetiredGeneration, generation, version, variant, retired_at)
+NLOHMANN_DEFINE_TYPE_NON_INTRUSIVE_WITH_DEFAULT(PluginRecord, version, variant, object, ops_name, attach, loaded_at,
+                                                tunables, generation, retired)
+NLOHMANN_DEFINE_TYPE_NON_INTRUSIVE_WITH_DEFAULT(CongestionSettings, default_cc, allowed)
+
+void to_json(nlohmann::json& j, const PendingChange& p) {
+  j = nlohmann::json{{"op", p.op}, {"plugin", p.plugin}, {"started_at", p.started_at},
+                     {"allowed", p.allowed}, {"next", p.next}};
+  if (p.default_before) j["default_before"] = *p.default_before;
+}
+
+void from_json(const nlohmann::json& j, PendingChange& p) {
+  p.op = j.value("op", "");
+  p.plugin = j.value("plugin", "");
+  p.started_at = j.value("started_at", "");
+  p.allowed = j.value("allowed", false);
+  if (auto it = j.find("default_before"); it != j.end() && it->is_string()) p.default_before = it->get<std::string>();
+  if (auto it = j.find("next"); it != j.end()) p.next = it->get<PluginRecord>();
+}
 
 // Found by ADL from nlohmann::json.
 void to_json(nlohmann::json& j, const HostState& s) {
   j = nlohmann::json{{"plugins", s.plugins}};
   if (s.previous_default) j["previous_default"] = *s.previous_default;
+  if (s.original) j["original"] = *s.original;
+  if (s.pending) j["pending"] = *s.pending;
 }
 
 void from_json(const nlohmann::json& j, HostState& s) {
   if (auto it = j.find("previous_default"); it != j.end() && it->is_string())
     s.previous_default = it->get<std::string>();
   if (auto it = j.find("plugins"); it != j.end()) s.plugins = it->get<std::map<std::string, PluginRecord>>();
+  if (auto it = j.find("original"); it != j.end()) s.original = it->get<CongestionSettings>();
+  if (auto it = j.find("pending"); it != j.end() && it->is_object()) s.pending = it->get<PendingChange>();
 }
 
 std::string now_iso8601() {

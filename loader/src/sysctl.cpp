@@ -74,4 +74,10 @@ void CongestionControlSysctl::allow(std::string_view name) const {
   sysctl_.write("net.ipv4.tcp_allowed_congestion_control", list + std::string(name));
 }
 
+void CongestionControlSysctl::set_allowed(const std::vector<std::string>& names) const {
+  std::string list;
+  for (const auto& n : names) list += (list.empty() ? "" : " ") + n;
+  sysctl_.write("net.ipv4.tcp_allowed_congestion_control", list);
+}
+
 }  // namespace bpfplug

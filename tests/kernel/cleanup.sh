@@ -8,7 +8,7 @@ for root in /sys/fs/bpf/bpfplug-test-*; do
   [ -d "$root" ] || continue
   state=/tmp/$(basename "$root")
   BPFPLUG_PIN_ROOT=$root BPFPLUG_STATE_DIR=$state "$cli" unload --all --force >/dev/null 2>&1
-  rm -rf "$root" "$state" 2>/dev/null
+  rm -rf "$root" "$state" "$state-config" 2>/dev/null
 done
 for ns in $(ip netns list 2>/dev/null | awk '/^bpfplug-t-/{print $1}'); do
   ip netns del "$ns"

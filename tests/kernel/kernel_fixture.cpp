@@ -29,6 +29,7 @@ void KernelTest::SetUp() {
   id_ = "bpfplug-t-" + unique;
   paths_.pin_root = "/sys/fs/bpf/bpfplug-test-" + unique;
   paths_.state_dir = "/tmp/" + paths_.pin_root.filename().string();
+  paths_.config_dir = paths_.state_dir.string() + "-config";
   saved_default_ = proc_sys("net/ipv4/tcp_congestion_control");
   saved_allowed_ = proc_sys("net/ipv4/tcp_allowed_congestion_control");
 }
@@ -43,16 +44,25 @@ void KernelTest::TearDown() {
   cli({"unload", "--all", "--force"});
   std::error_code ec;
   fs::remove_all(paths_.state_dir, ec);
+  fs::remove_all(paths_.config_dir, ec);
   // A pin root still present means unload failed: fail the test, then remove the pins.
   EXPECT_FALSE(fs::exists(paths_.pin_root)) << "unload --all left pins in " << paths_.pin_root;
   fs::remove_all(paths_.pin_root, ec);
 }
 
 ProcessResult KernelTest::cli(const std::vector<std::string>& args, std::optional<unsigned> uid) const {
+  return cli_with_env({}, args, uid);
+}
+
+ProcessResult KernelTest::cli_with_env(const std::map<std::string, std::string>& env,
+                                       const std::vector<std::string>& args, std::optional<unsigned> uid) const {
   Command command;
   command.argv = {BPFPLUG_CLI};
   command.argv.insert(command.argv.end(), args.begin(), args.end());
-  command.env = {{"BPFPLUG_PIN_ROOT", paths_.pin_root.string()}, {"BPFPLUG_STATE_DIR", paths_.state_dir.string()}};
+  command.env = {{"BPFPLUG_PIN_ROOT", paths_.pin_root.string()},
+                 {"BPFPLUG_STATE_DIR", paths_.state_dir.string()},
+                 {"BPFPLUG_CONFIG_DIR", paths_.config_dir.string()}};
+  command.env.insert(env.begin(), env.end());
   command.run_as_uid = uid;
   return run(command);
 }

@@ -1,11 +1,12 @@
-// Base fixture of the kernel suite. Each test gets its own bpffs pin root and state directory
-// (BPFPLUG_PIN_ROOT / BPFPLUG_STATE_DIR), so it never sees or disturbs a bpfplug the host runs;
-// TearDown unloads whatever the test loaded and restores the congestion-control sysctls, also
-// when the test failed halfway.
+// Base fixture of the kernel suite. Each test gets its own bpffs pin root, state directory and
+// boot config directory (BPFPLUG_PIN_ROOT / BPFPLUG_STATE_DIR / BPFPLUG_CONFIG_DIR), so it never
+// sees or disturbs a bpfplug the host runs; TearDown unloads whatever the test loaded and
+// restores the congestion-control sysctls, also when the test failed halfway.
 #pragma once
 
 #include <gtest/gtest.h>
 
+#include <map>
 #include <nlohmann/json.hpp>
 #include <optional>
 #include <string>
@@ -24,6 +25,9 @@ class KernelTest : public ::testing::Test {
 
   // Runs the real CLI with this test's environment.
   ProcessResult cli(const std::vector<std::string>& args, std::optional<unsigned> uid = std::nullopt) const;
+  // The same with extra environment variables (e.g. BPFPLUG_CRASH_AT).
+  ProcessResult cli_with_env(const std::map<std::string, std::string>& env, const std::vector<std::string>& args,
+                             std::optional<unsigned> uid = std::nullopt) const;
   // Runs `bpfplug --json ARGS`, expects exit 0 and returns the parsed output.
   nlohmann::json cli_json(const std::vector<std::string>& args) const;
 

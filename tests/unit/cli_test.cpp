@@ -31,6 +31,7 @@ class Cli : public ::testing::Test {
     for (const auto& a : args) argv.push_back(a.c_str());
     std::ostringstream out, err;
     Paths paths{dir_.path() / "bpffs/bpfplug", dir_.path() / "state"};
+    paths.config_dir = dir_.path() / "etc";  // never the real /etc/bpfplug, even as root
     int code = cli::run_cli(static_cast<int>(argv.size()), argv.data(), host_, catalogue_, paths, out, err);
     return {code, out.str(), err.str()};
   }
@@ -47,7 +48,7 @@ bool one_error_line(const std::string& text) {
 TEST_F(Cli, HelpListsVerbs) {
   auto r = run({"--help"});
   EXPECT_EQ(r.code, 0);
-  for (const char* verb : {"list", "load", "unload", "status", "probe"})
+  for (const char* verb : {"list", "load", "swap", "unload", "status", "repair", "restore", "probe"})
     EXPECT_THAT(r.out, ::testing::ContainsRegex(std::string("\n +") + verb + " +[A-Z]"));
   EXPECT_THAT(r.out, HasSubstr("--json"));
 }
@@ -209,12 +210,101 @@ TEST_F(Cli, ListTextHasHeaderAndRows) {
   EXPECT_THAT(r.out, HasSubstr("default    bbr\n"));
 }
 
+TEST_F(Cli, ListTextShowsOneRowPerPluginAndItsOtherVariants) {
+  auto r = run({"list"});
+  ASSERT_EQ(r.code, 0) << r.err;
+  // dctcp's row, its tunables, then the line naming its other variants.
+  EXPECT_THAT(r.out, ::testing::ContainsRegex("\ndctcp +0\\.1\\.0 +bpf_dctcp +not loaded +DCTCP [^\n]*\n"
+                                              " +tunables: [^\n]*alpha_on_init=1024[^\n]*\n"
+                                              " +variants: alpha0 \\(DCTCP starting with alpha_on_init=0 [^\n]*\\)\n"));
+  std::istringstream lines(r.out);
+  int dctcp_rows = 0, variant_lines = 0;
+  for (std::string line; std::getline(lines, line);) {
+    dctcp_rows += line.starts_with("dctcp ");
+    variant_lines += line.find("variants:") != std::string::npos;
+    EXPECT_FALSE(line.starts_with("alpha0")) << r.out;
+  }
+  EXPECT_EQ(dctcp_rows, 1) << r.out;
+  EXPECT_EQ(variant_lines, 1) << "only dctcp has other variants:\n" << r.out;
+}
+
+TEST_F(Cli, ListJsonHasOnePluginObjectWithItsVariants) {
+  auto r = run({"list", "--json"});
+  ASSERT_EQ(r.code, 0) << r.err;
+  auto plugins = json::parse(r.out)["plugins"];
+  std::vector<std::string> names;
+  for (const auto& p : plugins) names.push_back(p["name"]);
+  EXPECT_EQ(std::count(names.begin(), names.end(), "dctcp"), 1) << r.out;
+  EXPECT_EQ(std::adjacent_find(names.begin(), names.end()), names.end()) << "a plugin listed twice: " << r.out;
+  for (const auto& p : plugins) {
+    SCOPED_TRACE(p["name"].get<std::string>());
+    ASSERT_TRUE(p["variants"].is_array());
+    ASSERT_FALSE(p["variants"].empty());
+    EXPECT_EQ(p["variants"][0], (json{{"name", "default"}, {"description", p["description"]}}));
+  }
+  auto dctcp = std::find_if(plugins.begin(), plugins.end(), [](const json& p) { return p["name"] == "dctcp"; });
+  ASSERT_NE(dctcp, plugins.end());
+  const auto& variants = (*dctcp)["variants"];
+  ASSERT_EQ(variants.size(), 2u) << variants;
+  EXPECT_EQ(variants[1]["name"], "alpha0");
+  EXPECT_EQ(variants[1]["description"], catalogue_.get("dctcp", "alpha0").meta.variant_description);
+  // The plugin object describes the default variant: alpha_on_init defaults to 1024, not 0.
+  auto tunables = (*dctcp)["tunables"];
+  auto alpha = std::find_if(tunables.begin(), tunables.end(), [](const json& t) { return t["name"] == "alpha_on_init"; });
+  ASSERT_NE(alpha, tunables.end());
+  EXPECT_EQ((*alpha)["default"], 1024);
+}
+
 TEST_F(Cli, CommandsLeaveSysctlsUntouched) {
   auto before = test::congestion_sysctl_snapshot(dir_.path() / "sys");
   for (auto args : {std::vector<std::string>{"list"}, {"probe"}, {"status"}, {"load", "nosuch"}, {"unload", "reno"}})
     run(args);
   EXPECT_EQ(test::congestion_sysctl_snapshot(dir_.path() / "sys"), before);
   EXPECT_FALSE(std::filesystem::exists(dir_.path() / "bpffs/bpfplug"));
+}
+
+TEST_F(Cli, SwapChecksItsArgumentsBeforePrivileges) {
+  auto unknown_variant = run({"swap", "dctcp", "--to", "alpha1"});
+  EXPECT_EQ(unknown_variant.code, 2);
+  EXPECT_THAT(unknown_variant.err, HasSubstr("no variant 'alpha1'"));
+  EXPECT_THAT(unknown_variant.err, HasSubstr("did you mean 'alpha0'"));
+  EXPECT_TRUE(one_error_line(unknown_variant.err)) << unknown_variant.err;
+
+  auto both = run({"swap", "dctcp", "--to", "alpha0", "--object", "x.bpf.o"});
+  EXPECT_EQ(both.code, 2);
+  EXPECT_THAT(both.err, HasSubstr("not both"));
+
+  auto missing = run({"swap", "dctcp", "--object", (dir_.path() / "missing.bpf.o").string()});
+  EXPECT_EQ(missing.code, 2);
+  EXPECT_THAT(missing.err, HasSubstr("can't read object"));
+
+  auto bad_set = run({"swap", "dctcp", "--to", "alpha0", "--set", "shift_g=11"});
+  EXPECT_EQ(bad_set.code, 2);
+  EXPECT_THAT(bad_set.err, HasSubstr("outside [0, 10]"));
+
+  auto typo = run({"swap", "dctpc"});
+  EXPECT_EQ(typo.code, 2);
+  EXPECT_THAT(typo.err, HasSubstr("did you mean 'dctcp'"));
+
+  auto no_name = run({"swap"});
+  EXPECT_EQ(no_name.code, 2);
+}
+
+TEST_F(Cli, ChangingVerbsNeedRoot) {
+  host_.privileged_ = false;
+  for (std::vector<std::string> args : {std::vector<std::string>{"swap", "dctcp", "--to", "alpha0"},
+                                        std::vector<std::string>{"repair"}, std::vector<std::string>{"restore"}}) {
+    auto r = run(args);
+    EXPECT_EQ(r.code, 3) << args[0] << ": " << r.err;
+    EXPECT_THAT(r.err, HasSubstr("run as root")) << args[0];
+  }
+  EXPECT_FALSE(std::filesystem::exists(dir_.path() / "state")) << "a refused command created nothing";
+}
+
+TEST_F(Cli, LoadVariantIsCheckedLikeTheName) {
+  auto r = run({"load", "dctcp", "--variant", "nosuch"});
+  EXPECT_EQ(r.code, 2);
+  EXPECT_THAT(r.err, HasSubstr("no variant 'nosuch'"));
 }
 
 }  // namespace

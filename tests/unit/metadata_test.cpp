@@ -2,6 +2,7 @@
 #include <gmock/gmock.h>
 #include <gtest/gtest.h>
 
+#include <algorithm>
 #include <fstream>
 #include <iterator>
 #include <string>
@@ -184,6 +185,54 @@ TEST(ParseMetadata, DuplicatePluginRecordIsUsageError) {
   EXPECT_THAT(e.what(), HasSubstr("a second plugin record"));
 }
 
+TEST(ParseMetadata, WithoutVariantRecordTheObjectIsTheDefaultVariant) {
+  auto meta = parse_metadata_records(records({kPlugin}));
+  EXPECT_EQ(meta.variant, "default");
+  EXPECT_EQ(meta.variant_description, "");
+}
+
+TEST(ParseMetadata, VariantRecordFillsVariantAndDescription) {
+  auto meta = parse_metadata_records(records({"variant|alpha0|starts at alpha 0|not 1024", kPlugin}));
+  EXPECT_EQ(meta.name, "dctcp");
+  EXPECT_EQ(meta.variant, "alpha0");
+  EXPECT_EQ(meta.variant_description, "starts at alpha 0|not 1024");
+  EXPECT_EQ(meta.description, "Data Center TCP");
+}
+
+TEST(ParseMetadata, VariantRecordWithoutPluginRecordIsUsageError) {
+  EXPECT_THAT(parse_error({"variant|alpha0|d"}).what(), HasSubstr("no bpfplug plugin record"));
+}
+
+TEST(ParseMetadata, DuplicateVariantRecordIsUsageError) {
+  for (const auto& second : {"variant|alpha1|d"s, "variant|alpha0|d"s}) {
+    SCOPED_TRACE(second);
+    auto e = parse_error({kPlugin, "variant|alpha0|d", second});
+    EXPECT_EQ(e.code(), Exit::usage);
+    EXPECT_THAT(e.what(), HasSubstr("a second variant record"));
+    EXPECT_THAT(e.hint(), HasSubstr("bpfplug_meta.h"));
+  }
+}
+
+TEST(ParseMetadata, MalformedVariantRecordsAreUsageErrors) {
+  for (const auto& bad : {"variant"s, "variant|alpha0"s, "variant||d"s}) {
+    SCOPED_TRACE(bad);
+    auto e = parse_error({kPlugin, bad});
+    EXPECT_EQ(e.code(), Exit::usage);
+    EXPECT_THAT(e.what(), HasSubstr("expected variant|NAME|DESCRIPTION"));
+  }
+}
+
+TEST(ParseMetadata, InvalidVariantNamesAreRejected) {
+  for (const auto& name : {"a.b"s, "_x"s, "Alpha0"s, "a b"s, "a/b"s, std::string(33, 'a')}) {
+    SCOPED_TRACE(name);
+    auto e = parse_error({kPlugin, "variant|" + name + "|d"});
+    EXPECT_EQ(e.code(), Exit::usage);
+    EXPECT_THAT(e.what(), HasSubstr("variant name must be"));
+  }
+  EXPECT_EQ(parse_metadata_records(records({kPlugin, "variant|a-b_9|d"})).variant, "a-b_9");
+  EXPECT_EQ(parse_metadata_records(records({kPlugin, "variant|" + std::string(32, 'z') + "|d"})).variant.size(), 32u);
+}
+
 TEST(ParseInteger, DecimalHexAndNegative) {
   EXPECT_EQ(parse_integer("0"), 0);
   EXPECT_EQ(parse_integer("42"), 42);
@@ -226,10 +275,19 @@ TEST(ReadPluginMetadata, ClashCubicSkeleton) {
   EXPECT_EQ(meta.version, "0.0.1");
   EXPECT_EQ(meta.description, "test plugin whose name clashes with built-in cubic");
   EXPECT_TRUE(meta.tunables.empty());
-  // bpfplug_cc.h gives every congestion-control plugin its socket gauge.
-  ASSERT_EQ(meta.counters.size(), 1u);
+  // bpfplug_cc.h gives every congestion-control plugin its socket gauge and connection count.
+  ASSERT_EQ(meta.counters.size(), 2u);
   EXPECT_EQ(meta.counters[0].name, "bpfplug_sockets");
   EXPECT_TRUE(meta.counters[0].gauge);
+  EXPECT_EQ(meta.counters[1].name, "bpfplug_connections");
+  EXPECT_FALSE(meta.counters[1].gauge);
+}
+
+// The object name of a variant as cmake/BpfObject.cmake makes it: PLUGIN__VARIANT, '-' -> '_'.
+std::string variant_object_name(const PluginMeta& meta) {
+  std::string name = meta.name + "__" + meta.variant;
+  std::replace(name.begin(), name.end(), '-', '_');
+  return name;
 }
 
 TEST(ReadPluginMetadata, EveryEmbeddedObjectNamesItself) {
@@ -237,7 +295,8 @@ TEST(ReadPluginMetadata, EveryEmbeddedObjectNamesItself) {
   for (const auto& object : embedded_objects()) {
     SCOPED_TRACE(object.object_name);
     auto meta = read_plugin_metadata(object.elf);
-    EXPECT_EQ(meta.name, object.object_name);
+    if (meta.variant == "default") EXPECT_EQ(meta.name, object.object_name);
+    else EXPECT_EQ(variant_object_name(meta), object.object_name);
     EXPECT_THAT(meta.kind, ::testing::AnyOf("cc", "policy"));
     EXPECT_FALSE(meta.version.empty());
     EXPECT_FALSE(meta.description.empty());
@@ -253,10 +312,42 @@ TEST(ReadPluginMetadata, RenoDeclaresItsCounters) {
     for (const auto& c : meta.counters) counters.emplace_back(c.name, c.gauge);
     EXPECT_THAT(counters, ::testing::UnorderedElementsAre(std::pair{"stat_loss_reductions"s, false},
                                                           std::pair{"stat_undos"s, false},
-                                                          std::pair{"bpfplug_sockets"s, true}));
+                                                          std::pair{"bpfplug_sockets"s, true},
+                                                          std::pair{"bpfplug_connections"s, false}));
     return;
   }
   FAIL() << "reno is not embedded";
+}
+
+const EmbeddedObject* embedded(std::string_view object_name) {
+  for (const auto& object : embedded_objects())
+    if (object.object_name == object_name) return &object;
+  return nullptr;
+}
+
+TEST(ReadPluginMetadata, DctcpAlpha0VariantDiffersOnlyInAlphaOnInit) {
+  const auto* plain = embedded("dctcp");
+  const auto* alpha0 = embedded("dctcp__alpha0");
+  ASSERT_NE(plain, nullptr);
+  ASSERT_NE(alpha0, nullptr) << "cc_algos/CMakeLists.txt builds the variant dctcp__alpha0";
+  auto p = read_plugin_metadata(plain->elf);
+  auto v = read_plugin_metadata(alpha0->elf);
+  EXPECT_EQ(p.variant, "default");
+  EXPECT_EQ(p.variant_description, "");
+  EXPECT_EQ(v.name, "dctcp");
+  EXPECT_EQ(v.variant, "alpha0");
+  EXPECT_THAT(v.variant_description, HasSubstr("alpha_on_init=0"));
+  EXPECT_EQ(v.version, p.version);
+  EXPECT_EQ(v.kind, p.kind);
+  EXPECT_EQ(v.description, p.description);
+  ASSERT_NE(p.find_tunable("alpha_on_init"), nullptr);
+  ASSERT_NE(v.find_tunable("alpha_on_init"), nullptr);
+  EXPECT_EQ(p.find_tunable("alpha_on_init")->default_value, 1024);
+  EXPECT_EQ(v.find_tunable("alpha_on_init")->default_value, 0);
+  EXPECT_EQ(v.find_tunable("alpha_on_init")->max, 1024);
+  EXPECT_EQ(v.find_tunable("shift_g")->default_value, p.find_tunable("shift_g")->default_value);
+  EXPECT_EQ(v.tunables.size(), p.tunables.size());
+  EXPECT_EQ(v.counters.size(), p.counters.size());
 }
 
 TEST(ReadPluginMetadata, ElfWithoutMetaSectionIsUsageError) {

@@ -1,11 +1,15 @@
-// The state file: what bpfplug loaded and which default it replaced.
+// The state file: what bpfplug loaded and which default it replaced; and the lock that keeps
+// two bpfplug processes from changing it at once.
 #include <gmock/gmock.h>
 #include <gtest/gtest.h>
 
+#include <chrono>
+#include <fstream>
 #include <nlohmann/json.hpp>
 #include <regex>
 
 #include "bpfplug/error.hpp"
+#include "bpfplug/file_lock.hpp"
 #include "bpfplug/state.hpp"
 #include "fake_host.hpp"
 
@@ -27,9 +31,11 @@ class StateStoreTest : public ::testing::Test {
 HostState sample_state() {
   HostState state;
   state.previous_default = "cubic";
-  state.plugins["dctcp"] = {"0.1.0", "bpf_dctcp", AttachMode::link, "2025-01-02T03:04:05Z",
-                            {{"shift_g", 5}, {"alpha_on_init", 1024}}};
-  state.plugins["reno"] = {"1.0.0", "bpf_reno", AttachMode::map, "2025-01-02T03:04:06Z", {}};
+  state.plugins["dctcp"] = {"0.1.0", "alpha0", "", "bpf_dctcp", AttachMode::link, "2025-01-02T03:04:05Z",
+                            {{"shift_g", 5}, {"alpha_on_init", 1024}}, 3,
+                            {{1, "0.1.0", "default", "2025-01-02T03:04:06Z"}}};
+  state.plugins["reno"] = {"1.0.0", "default", "/tmp/reno.bpf.o", "bpf_reno", AttachMode::map,
+                           "2025-01-02T03:04:06Z", {}, 1, {}};
   return state;
 }
 
@@ -51,9 +57,47 @@ TEST_F(StateStoreTest, SaveLoadRoundTrip) {
   EXPECT_EQ(dctcp.attach, AttachMode::link);
   EXPECT_EQ(dctcp.loaded_at, "2025-01-02T03:04:05Z");
   EXPECT_EQ(dctcp.tunables, (std::map<std::string, std::int64_t>{{"shift_g", 5}, {"alpha_on_init", 1024}}));
+  EXPECT_EQ(dctcp.variant, "alpha0");
+  EXPECT_EQ(dctcp.generation, 3);
+  ASSERT_EQ(dctcp.retired.size(), 1u);
+  EXPECT_EQ(dctcp.retired[0].generation, 1);
+  EXPECT_EQ(dctcp.retired[0].variant, "default");
   const auto& reno = state.plugins.at("reno");
   EXPECT_EQ(reno.attach, AttachMode::map);
+  EXPECT_EQ(reno.object, "/tmp/reno.bpf.o");
   EXPECT_TRUE(reno.tunables.empty());
+  EXPECT_FALSE(state.pending.has_value());
+  EXPECT_FALSE(state.original.has_value());
+}
+
+TEST_F(StateStoreTest, PendingChangeAndOriginalSettingsRoundTrip) {
+  HostState state = sample_state();
+  state.original = CongestionSettings{"bbr", {"reno", "bbr"}};
+  PluginRecord next = state.plugins.at("dctcp");
+  next.generation = 4;
+  state.pending = PendingChange{"swap", "dctcp", "2025-01-02T03:04:07Z", "cubic", true, next};
+  store_.save(state);
+  auto loaded = store_.load();
+  ASSERT_TRUE(loaded.original.has_value());
+  EXPECT_EQ(loaded.original->default_cc, "bbr");
+  EXPECT_EQ(loaded.original->allowed, (std::vector<std::string>{"reno", "bbr"}));
+  ASSERT_TRUE(loaded.pending.has_value());
+  EXPECT_EQ(loaded.pending->op, "swap");
+  EXPECT_EQ(loaded.pending->plugin, "dctcp");
+  EXPECT_EQ(loaded.pending->default_before, "cubic");
+  EXPECT_TRUE(loaded.pending->allowed);
+  EXPECT_EQ(loaded.pending->next.generation, 4);
+  EXPECT_EQ(loaded.pending->next.variant, "alpha0");
+}
+
+TEST_F(StateStoreTest, RecordsOfOlderBpfplugLoadWithDefaults) {
+  std::filesystem::create_directories(file().parent_path());
+  std::ofstream(file()) << R"({"plugins": {"reno": {"version": "1.0.0", "ops_name": "bpf_reno"}}})";
+  auto state = store_.load();
+  const auto& reno = state.plugins.at("reno");
+  EXPECT_EQ(reno.variant, "default");
+  EXPECT_EQ(reno.generation, 1);
+  EXPECT_TRUE(reno.retired.empty());
 }
 
 TEST_F(StateStoreTest, RoundTripWithoutPreviousDefault) {
@@ -120,6 +164,34 @@ TEST(State, AttachModeToString) {
 
 TEST(State, NowIsIso8601Utc) {
   EXPECT_TRUE(std::regex_match(now_iso8601(), std::regex(R"(\d{4}-\d\d-\d\dT\d\d:\d\d:\d\dZ)"))) << now_iso8601();
+}
+
+}  // namespace
+}  // namespace bpfplug
+
+namespace bpfplug {
+namespace {
+
+TEST(FileLockTest, ASecondHolderWaitsThenFailsWithAConflict) {
+  test::TempDir dir;
+  auto path = dir.path() / "lock";
+  FileLock first(path, 0);
+  auto start = std::chrono::steady_clock::now();
+  try {
+    FileLock second(path, 200);
+    FAIL() << "two holders at once";
+  } catch (const Error& e) {
+    EXPECT_EQ(e.code(), Exit::conflict);
+    EXPECT_NE(std::string(e.what()).find("another bpfplug is changing plugins"), std::string::npos);
+  }
+  EXPECT_GE(std::chrono::steady_clock::now() - start, std::chrono::milliseconds(200)) << "it waited";
+}
+
+TEST(FileLockTest, FreeAgainOnceReleased) {
+  test::TempDir dir;
+  auto path = dir.path() / "lock";
+  { FileLock first(path, 0); }
+  EXPECT_NO_THROW(FileLock(path, 0));
 }
 
 }  // namespace

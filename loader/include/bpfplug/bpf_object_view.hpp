@@ -23,6 +23,9 @@ bpf_map* struct_ops_map(bpf_object* obj);
 // object's BTF (no hand-kept offsets).
 std::string struct_ops_name(bpf_object* obj, bpf_map* ops_map);
 
+// The kernel struct a struct_ops map implements ("tcp_congestion_ops").
+std::string struct_ops_type(bpf_object* obj, bpf_map* ops_map);
+
 // A variable of a global-data section (DATASEC) and where it sits in the map value.
 struct DatasecVar {
   std::string name;

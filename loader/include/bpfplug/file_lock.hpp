@@ -10,7 +10,10 @@ namespace bpfplug {
 class FileLock {
  public:
   // Waits up to `timeout_ms` for the lock, then throws a conflict Error naming the holder file.
-  explicit FileLock(const std::filesystem::path& path, int timeout_ms = 10000);
+  FileLock(const std::filesystem::path& path, int timeout_ms);
+  // Waits up to BPFPLUG_LOCK_TIMEOUT_MS (default 10 s).
+  explicit FileLock(const std::filesystem::path& path);
+  static int default_timeout_ms();
 
  private:
   UniqueFd fd_;

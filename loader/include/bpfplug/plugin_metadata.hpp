@@ -32,6 +32,9 @@ struct PluginMeta {
   std::string kind;  // "cc" or "policy"
   std::string version;
   std::string description;
+  // The same plugin built with other defaults (a "variant" record); "default" without one.
+  std::string variant = "default";
+  std::string variant_description;
   std::vector<TunableSpec> tunables;
   std::vector<CounterSpec> counters;
 
@@ -39,7 +42,7 @@ struct PluginMeta {
 };
 
 // Parses the NUL-separated records of a ".bpfplug.meta" section. Throws Error on a malformed
-// record or when no "plugin" record is present.
+// record, a second "plugin" or "variant" record, or when no "plugin" record is present.
 PluginMeta parse_metadata_records(std::string_view section);
 
 // The raw bytes of the named ELF section, if the object has it. Throws Error if `elf` is not

@@ -35,6 +35,8 @@ class CongestionControlSysctl {
   void set_default(std::string_view name) const;
   // Adds `name` to net.ipv4.tcp_allowed_congestion_control (no-op if already there).
   void allow(std::string_view name) const;
+  // Replaces net.ipv4.tcp_allowed_congestion_control with exactly `names`.
+  void set_allowed(const std::vector<std::string>& names) const;
 
  private:
   const Sysctl& sysctl_;

@@ -1,0 +1,140 @@
+#include "bpfplug/testbed/connection_churn.hpp"
+
+#include <arpa/inet.h>
+#include <netinet/in.h>
+#include <netinet/tcp.h>
+#include <poll.h>
+#include <sys/socket.h>
+
+#include <cerrno>
+#include <cstring>
+#include <stdexcept>
+
+namespace bpfplug::testbed {
+namespace {
+
+constexpr char kReply = 'k';
+
+sockaddr_in address(const std::string& ip, std::uint16_t port) {
+  sockaddr_in addr{};
+  addr.sin_family = AF_INET;
+  addr.sin_port = htons(port);
+  inet_pton(AF_INET, ip.c_str(), &addr.sin_addr);
+  return addr;
+}
+
+void set_timeouts(int fd, int seconds) {
+  timeval timeout{seconds, 0};
+  setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &timeout, sizeof timeout);
+  setsockopt(fd, SOL_SOCKET, SO_SNDTIMEO, &timeout, sizeof timeout);
+}
+
+bool send_all(int fd, const char* data, std::size_t size) {
+  while (size > 0) {
+    ssize_t n = send(fd, data, size, MSG_NOSIGNAL);
+    if (n < 0 && errno == EINTR) continue;
+    if (n <= 0) return false;
+    data += n;
+    size -= static_cast<std::size_t>(n);
+  }
+  return true;
+}
+
+// Reads exactly `size` bytes; false on EOF, error or timeout.
+bool recv_all(int fd, char* data, std::size_t size) {
+  while (size > 0) {
+    ssize_t n = recv(fd, data, size, 0);
+    if (n < 0 && errno == EINTR) continue;
+    if (n <= 0) return false;
+    data += n;
+    size -= static_cast<std::size_t>(n);
+  }
+  return true;
+}
+
+}  // namespace
+
+ConnectionChurn::ConnectionChurn(const Netns& client_ns, const Netns& server_ns, const std::string& server_addr,
+                                 std::string client_cc, const std::string& server_cc, std::size_t request_bytes,
+                                 std::uint64_t max_connections)
+    : client_ns_(client_ns),
+      server_addr_(server_addr),
+      client_cc_(std::move(client_cc)),
+      request_bytes_(request_bytes),
+      max_connections_(max_connections) {
+  std::string error;
+  server_ns.run_inside([&] {
+    listener_.reset(socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0));
+    auto addr = address(server_addr_, 0);
+    socklen_t len = sizeof addr;
+    if (!listener_ ||
+        (!server_cc.empty() &&
+         setsockopt(listener_.get(), IPPROTO_TCP, TCP_CONGESTION, server_cc.data(), server_cc.size()) != 0) || bind(listener_.get(), reinterpret_cast<sockaddr*>(&addr), sizeof addr) != 0 ||
+        listen(listener_.get(), 512) != 0 || getsockname(listener_.get(), reinterpret_cast<sockaddr*>(&addr), &len))
+      error = std::string("churn server on ") + server_addr_ + ": " + std::strerror(errno);
+    port_ = ntohs(addr.sin_port);
+  });
+  if (!error.empty()) throw std::runtime_error(error);
+  server_ = std::thread([this] { serve(); });
+  client_ = std::thread([this] { client_ns_.run_inside([this] { run_client(); }); });
+}
+
+ConnectionChurn::~ConnectionChurn() { stop(); }
+
+ChurnStats ConnectionChurn::stop() {
+  stop_ = true;
+  if (client_.joinable()) client_.join();
+  if (server_.joinable()) server_.join();
+  std::lock_guard lock(mutex_);
+  stats_.completed = completed_.load();
+  return stats_;
+}
+
+void ConnectionChurn::note_error(std::uint64_t ChurnStats::*counter, const std::string& what) {
+  std::lock_guard lock(mutex_);
+  ++(stats_.*counter);
+  if (stats_.errors.size() < 5) stats_.errors.push_back(what + ": " + std::strerror(errno));
+}
+
+void ConnectionChurn::serve() {
+  std::vector<char> request(request_bytes_);
+  while (!stop_) {
+    pollfd p{listener_.get(), POLLIN, 0};
+    if (poll(&p, 1, 50) <= 0) continue;
+    UniqueFd conn(accept4(listener_.get(), nullptr, nullptr, SOCK_CLOEXEC));
+    if (!conn) continue;
+    set_timeouts(conn.get(), 5);
+    // The client counts what goes wrong; the server only answers complete requests.
+    if (recv_all(conn.get(), request.data(), request.size())) send_all(conn.get(), &kReply, 1);
+  }
+}
+
+void ConnectionChurn::run_client() {
+  std::vector<char> request(request_bytes_);
+  for (std::size_t i = 0; i < request.size(); ++i) request[i] = static_cast<char>('a' + i % 26);
+  auto addr = address(server_addr_, port_);
+  for (std::uint64_t n = 0; n < max_connections_ && !stop_; ++n) {
+    {
+      std::lock_guard lock(mutex_);
+      ++stats_.attempted;
+    }
+    UniqueFd fd(socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0));
+    if (!fd || setsockopt(fd.get(), IPPROTO_TCP, TCP_CONGESTION, client_cc_.data(), client_cc_.size()) != 0) {
+      note_error(&ChurnStats::failed_setup, "setsockopt(TCP_CONGESTION, " + client_cc_ + ")");
+      continue;
+    }
+    set_timeouts(fd.get(), 5);
+    if (connect(fd.get(), reinterpret_cast<const sockaddr*>(&addr), sizeof addr) != 0) {
+      note_error(&ChurnStats::failed_connect, "connect");
+      continue;
+    }
+    char reply = 0;
+    if (!send_all(fd.get(), request.data(), request.size()) || !recv_all(fd.get(), &reply, 1) || reply != kReply) {
+      note_error(&ChurnStats::failed_data, "request/reply");
+      continue;
+    }
+    ++completed_;
+  }
+}
+
+}  // namespace bpfplug::testbed
