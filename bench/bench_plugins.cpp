@@ -10,20 +10,13 @@
 #include <iostream>
 #include <set>
 
+#include "bench_paths.hpp"
 #include "bpfplug/error.hpp"
 
 namespace fs = std::filesystem;
 
 namespace bpfplug::bench {
 namespace {
-
-Paths private_paths() {
-  std::string stem = "bpfplug-bench-" + std::to_string(getpid());
-  Paths paths;
-  paths.pin_root = fs::path("/sys/fs/bpf") / stem;
-  paths.state_dir = fs::path("/tmp") / stem;
-  return paths;
-}
 
 bool prog_info(int fd, bpf_prog_info& info) {
   info = {};

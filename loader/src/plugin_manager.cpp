@@ -193,7 +193,7 @@ LoadResult PluginManager::load(const std::string& plugin, const LoadOptions& opt
       crash_point("load-default-set");
     }
   } catch (...) {
-    repair_locked();  // rolls back from the journal: unregister, unpin, put the default back
+    repair_locked(false);  // rolls back from the journal: unregister, unpin, put the default back
     throw;
   }
   state.plugins[plugin] = record;
@@ -229,6 +229,7 @@ SwapResult PluginManager::swap(const std::string& plugin, const SwapOptions& opt
 
   Implementation impl;
   fs::path object = options.object.empty() && options.variant.empty() ? fs::path(old.object) : options.object;
+  if (old.variant == "unknown") old.variant = std::string(kDefaultVariant);  // adopted by repair from pins
   if (!object.empty()) {
     read_user_object(impl, object, plugin, old.ops_name);
   } else {
@@ -266,7 +267,7 @@ SwapResult PluginManager::swap(const std::string& plugin, const SwapOptions& opt
     result.new_ids = outcome.ids;
     result.kernel_switch_us = outcome.switch_us;
   } catch (...) {
-    repair_locked();  // back to the old implementation if the switch did not happen, else forward
+    repair_locked(false);  // back to the old implementation if the switch did not happen, else forward
     throw;
   }
   // Defaults and the allowed list point at the ops struct, not the name: make them follow.
@@ -339,21 +340,23 @@ UnloadResult PluginManager::unload_locked(const std::string& plugin, bool force)
   return result;
 }
 
+std::vector<PluginStatus> PluginManager::statuses_unless_in_use(const std::string& what, bool force) const {
+  std::vector<PluginStatus> statuses;
+  for (const auto& name : loaded()) statuses.push_back(status(name));
+  // Every plugin is checked before any is unloaded, so a refusal changes nothing.
+  for (const auto& st : statuses)
+    if (st.sockets > 0 && !force)
+      throw Error(Exit::conflict,
+                  "can't " + what + ": " + std::to_string(st.sockets) + " connection(s) still use " + st.record.ops_name,
+                  "close them, or use --force: they keep running it until they close");
+  return statuses;
+}
+
 std::vector<UnloadResult> PluginManager::unload_all(bool force) {
   require_privileges("unload plugins", "unload --all");
   FileLock lock(paths_.lock_file());
   repair_locked();
-  std::vector<PluginStatus> statuses;
-  for (const auto& name : loaded()) statuses.push_back(status(name));
-  // Check every plugin before unloading any, so a refusal changes nothing.
-  if (!force) {
-    for (const auto& st : statuses)
-      if (st.sockets > 0)
-        throw Error(Exit::conflict,
-                    "can't unload all plugins: " + std::to_string(st.sockets) + " connection(s) still use " +
-                        st.record.ops_name,
-                    "close them, or use --force");
-  }
+  auto statuses = statuses_unless_in_use("unload all plugins", force);
   // The default one last, so the default is restored to what it was before bpfplug.
   std::stable_partition(statuses.begin(), statuses.end(), [](const auto& st) { return !st.is_default; });
   std::vector<UnloadResult> results;
@@ -369,15 +372,7 @@ RestoreResult PluginManager::restore(bool force) {
   HostState state = store_.load();
   result.restored = state.original;
   CongestionControlSysctl cc(host_.sysctl());
-  std::vector<PluginStatus> statuses;
-  for (const auto& name : loaded()) statuses.push_back(status(name));
-  if (!force) {
-    for (const auto& st : statuses)
-      if (st.sockets > 0)
-        throw Error(Exit::conflict,
-                    "can't restore: " + std::to_string(st.sockets) + " connection(s) still use " + st.record.ops_name,
-                    "close them, or use --force: they keep running it until they close");
-  }
+  auto statuses = statuses_unless_in_use("restore", force);
   // The original default first, so no unload has a default of bpfplug's to hand over.
   if (state.original && cc.current_default() != state.original->default_cc) {
     if (!cc.is_available(state.original->default_cc))
@@ -568,11 +563,13 @@ std::vector<std::string> PluginManager::repair() {
   return repair_locked();
 }
 
-std::vector<std::string> PluginManager::repair_locked() {
+std::vector<std::string> PluginManager::repair_locked(bool report) {
   std::vector<std::string> done;
   HostState state = store_.load();
   for (auto& step : plan_repair(state)) {
-    spdlog::warn("repair: {}; {}", step.problem.what, step.problem.fix);
+    // A command undoing its own failed change is not news; a killed bpfplug's leftovers are.
+    if (report) spdlog::warn("repair: {}; {}", step.problem.what, step.problem.fix);
+    else spdlog::debug("undoing: {}; {}", step.problem.what, step.problem.fix);
     step.fix(state);
     done.push_back(step.problem.what + ": " + step.problem.fix);
     store_.save(state);  // each fix is recorded as soon as it is done

@@ -51,10 +51,16 @@ TEST_F(Swap, UnderLoadFailsNoConnectionAndKeepsOpenOnesOnTheOldImplementation) {
   ConnectionChurn churn(net.a, net.b, VethPair::b_addr, "bpf_dctcp", "bpf_dctcp");
   constexpr int kSwaps = 10;
   std::vector<std::string> variants;
+  std::vector<std::int64_t> per_generation;
   for (int i = 0; i < kSwaps; ++i) {
     // Let connections reach the current implementation before replacing it.
     auto before = churn.completed();
     for (int w = 0; w < 200 && churn.completed() < before + 20; ++w) usleep(10000);
+    // Connections that started on the generation about to be replaced (its client ends; its
+    // counters are gone once a later swap unpins it).
+    auto current = cli_json({"status", "dctcp"});
+    per_generation.push_back(connections_of(current, i + 1));
+    EXPECT_GT(per_generation.back(), 0) << "generation " << i + 1 << " got no connection";
     std::string to = i % 2 == 0 ? "alpha0" : "default";
     auto r = cli({"--json", "swap", "dctcp", "--to", to});
     ASSERT_EQ(r.exit_code, 0) << r.out << r.err;
@@ -99,9 +105,12 @@ TEST_F(Swap, UnderLoadFailsNoConnectionAndKeepsOpenOnesOnTheOldImplementation) {
   }
   // Intermediate generations nobody runs any more were unpinned by the swaps that followed.
   EXPECT_LE(status["generations"].size(), 3u) << status.dump(2);
+  per_generation.push_back(connections_of(status, kSwaps + 1));
   std::cout << "swap under load: " << stats.attempted << " connections attempted, " << stats.failed()
-            << " failed, " << kSwaps << " swaps; generation " << kSwaps + 1 << " took "
-            << connections_of(status, kSwaps + 1) << " new connections\n";
+            << " failed, " << kSwaps << " swaps\nconnections that started on each generation (g1 default, then "
+            << "alternating alpha0/default; g1 includes the churn server's ends):";
+  for (std::size_t g = 0; g < per_generation.size(); ++g) std::cout << " g" << g + 1 << "=" << per_generation[g];
+  std::cout << '\n';
 
   long_lived.clear();
   // Closed: the next command finds generation 1 unused and unpins it.

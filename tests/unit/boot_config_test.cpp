@@ -8,34 +8,26 @@
 
 #include "bpfplug/boot_config.hpp"
 #include "bpfplug/error.hpp"
+#include "error_of.hpp"
 #include "fake_host.hpp"
 
 namespace bpfplug {
 namespace {
+
+using test::error_of;
 
 using ::testing::HasSubstr;
 using test::read_file;
 using test::write_file;
 namespace fs = std::filesystem;
 
-// Runs `fn`, which must throw bpfplug::Error, and returns it.
-template <typename Fn>
-Error thrown(Fn fn) {
-  try {
-    fn();
-  } catch (const Error& e) {
-    return e;
-  }
-  ADD_FAILURE() << "expected bpfplug::Error";
-  return Error(Exit::ok, "");
-}
 
 class BootConfigStoreTest : public ::testing::Test {
  protected:
   fs::path file() const { return dir_.path() / "etc/bpfplug/boot.json"; }
   Error load_error(const std::string& text) {
     write_file(file(), text);
-    return thrown([&] { store_.load(); });
+    return error_of([&] { store_.load(); });
   }
 
   test::TempDir dir_;
@@ -91,7 +83,7 @@ TEST_F(BootConfigStoreTest, FileIsWorldReadable) {
 
 TEST_F(BootConfigStoreTest, UnwritableLocationIsAnErrorNamingIt) {
   write_file(dir_.path() / "etc/bpfplug", "a file where the directory should be");
-  auto e = thrown([&] { store_.save(sample_config()); });
+  auto e = error_of([&] { store_.save(sample_config()); });
   EXPECT_NE(e.code(), Exit::ok);
   EXPECT_THAT(e.what(), HasSubstr((dir_.path() / "etc/bpfplug").string()));
 }
@@ -178,23 +170,23 @@ TEST_F(BootEnable, EntryOfAVariant) {
 }
 
 TEST_F(BootEnable, UnknownPluginIsUsageWithSuggestion) {
-  auto e = thrown([&] { make_boot_entry(catalogue_, "dctpc", options()); });
+  auto e = error_of([&] { make_boot_entry(catalogue_, "dctpc", options()); });
   EXPECT_EQ(e.code(), Exit::usage);
   EXPECT_THAT(e.hint(), HasSubstr("did you mean 'dctcp'"));
 }
 
 TEST_F(BootEnable, UnknownVariantIsUsage) {
-  auto e = thrown([&] { make_boot_entry(catalogue_, "dctcp", options({}, "alpha")); });
+  auto e = error_of([&] { make_boot_entry(catalogue_, "dctcp", options({}, "alpha")); });
   EXPECT_EQ(e.code(), Exit::usage);
   EXPECT_THAT(e.what(), HasSubstr("no variant 'alpha'"));
 }
 
 TEST_F(BootEnable, BadTunablesAreUsage) {
   for (const char* bad : {"shift_g=11", "shift_g=x", "shfit_g=4", "shift_g"}) {
-    auto e = thrown([&] { make_boot_entry(catalogue_, "dctcp", options({bad})); });
+    auto e = error_of([&] { make_boot_entry(catalogue_, "dctcp", options({bad})); });
     EXPECT_EQ(e.code(), Exit::usage) << bad;
   }
-  EXPECT_EQ(thrown([&] { make_boot_entry(catalogue_, "reno", options({"x=1"})); }).code(), Exit::usage);
+  EXPECT_EQ(error_of([&] { make_boot_entry(catalogue_, "reno", options({"x=1"})); }).code(), Exit::usage);
 }
 
 TEST_F(BootEnable, EnableAddsAndReplaces) {
@@ -245,7 +237,7 @@ TEST_F(BootEnable, DisableWhatIsNotEnabledChangesNothing) {
 
 TEST_F(BootEnable, DisableUnknownIsUsageWithSuggestion) {
   BootConfig config;
-  auto e = thrown([&] { disable_at_boot(config, catalogue_, "rneo"); });
+  auto e = error_of([&] { disable_at_boot(config, catalogue_, "rneo"); });
   EXPECT_EQ(e.code(), Exit::usage);
   EXPECT_THAT(e.hint(), HasSubstr("did you mean 'reno'"));
 }
@@ -253,7 +245,7 @@ TEST_F(BootEnable, DisableUnknownIsUsageWithSuggestion) {
 TEST_F(BootEnable, DisableAPluginThisBuildNoLongerCarries) {
   BootConfig config;
   config.plugins["vegas"] = {};
-  EXPECT_THAT(thrown([&] { disable_at_boot(config, catalogue_, "vegsa"); }).hint(), HasSubstr("'vegas'"));
+  EXPECT_THAT(error_of([&] { disable_at_boot(config, catalogue_, "vegsa"); }).hint(), HasSubstr("'vegas'"));
   EXPECT_TRUE(disable_at_boot(config, catalogue_, "vegas").removed);
   EXPECT_TRUE(config.plugins.empty());
 }
@@ -265,7 +257,7 @@ TEST_F(BootEnable, AssignmentsCoverEveryTunable) {
   EXPECT_EQ(boot_assignments(catalogue_.get("dctcp", "alpha0").meta, {}),
             (std::vector<std::string>{"alpha_on_init=0", "shift_g=4"}));
   EXPECT_TRUE(boot_assignments(catalogue_.get("reno").meta, {}).empty());
-  EXPECT_EQ(thrown([&] { boot_assignments(meta, {"default", false, false, {{"shift_g", 99}}}); }).code(),
+  EXPECT_EQ(error_of([&] { boot_assignments(meta, {"default", false, false, {{"shift_g", 99}}}); }).code(),
             Exit::usage);
 }
 

@@ -12,9 +12,12 @@
 #include "bpfplug/catalogue.hpp"
 #include "bpfplug/error.hpp"
 #include "test_objects.hpp"
+#include "error_of.hpp"
 
 namespace bpfplug {
 namespace {
+
+using test::error_of;
 
 using ::testing::HasSubstr;
 
@@ -148,17 +151,6 @@ std::vector<std::string> variant_names(const std::vector<const CatalogueEntry*>&
   return names;
 }
 
-// Runs `fn`, which must throw bpfplug::Error; returns it for inspection.
-template <typename Fn>
-Error error_of(Fn fn) {
-  try {
-    fn();
-  } catch (const Error& e) {
-    return e;
-  }
-  ADD_FAILURE() << "expected bpfplug::Error";
-  return Error(Exit::ok, "");
-}
 
 // The initial value of a .rodata variable: what the kernel gets unless --set overrides it.
 std::int64_t rodata_default(const CatalogueEntry& entry, std::string_view var) {

@@ -12,9 +12,12 @@
 #include "bpfplug/error.hpp"
 #include "bpfplug/plugin_metadata.hpp"
 #include "test_objects.hpp"
+#include "error_of.hpp"
 
 namespace bpfplug {
 namespace {
+
+using test::error_of;
 
 using ::testing::HasSubstr;
 using namespace std::string_literals;
@@ -28,17 +31,6 @@ std::string records(const std::vector<std::string>& list) {
 
 const std::string kPlugin = "plugin|dctcp|cc|0.1.0|Data Center TCP";
 
-// Runs `fn`, which must throw bpfplug::Error; returns it for inspection.
-template <typename Fn>
-Error error_of(Fn fn) {
-  try {
-    fn();
-  } catch (const Error& e) {
-    return e;
-  }
-  ADD_FAILURE() << "expected bpfplug::Error";
-  return Error(Exit::ok, "");
-}
 
 Error parse_error(const std::vector<std::string>& list) {
   return error_of([&] { parse_metadata_records(records(list)); });

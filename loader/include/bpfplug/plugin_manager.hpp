@@ -140,8 +140,11 @@ class PluginManager {
     std::function<void(HostState&)> fix;
   };
   std::vector<RepairStep> plan_repair(const HostState& state) const;
-  std::vector<std::string> repair_locked();
+  std::vector<std::string> repair_locked(bool report = true);
   UnloadResult unload_locked(const std::string& plugin, bool force);
+  // The status of every loaded plugin; throws a conflict naming `what` if one is in use and
+  // not `force`.
+  std::vector<PluginStatus> statuses_unless_in_use(const std::string& what, bool force) const;
   void capture_original(HostState& state) const;
 
   Host& host_;
