@@ -373,7 +373,9 @@ RestoreResult PluginManager::restore(bool force) {
   result.restored = state.original;
   CongestionControlSysctl cc(host_.sysctl());
   auto statuses = statuses_unless_in_use("restore", force);
-  // The original default first, so no unload has a default of bpfplug's to hand over.
+  // The sysctls first, while the state file still records them: killed half-way, a second
+  // restore finds the record and finishes. The default first of all, so no unload has a
+  // default of bpfplug's to hand over.
   if (state.original && cc.current_default() != state.original->default_cc) {
     if (!cc.is_available(state.original->default_cc))
       throw Error(Exit::conflict,
@@ -383,7 +385,6 @@ RestoreResult PluginManager::restore(bool force) {
     state.previous_default.reset();
     store_.save(state);
   }
-  for (const auto& st : statuses) result.unloaded.push_back(unload_locked(st.plugin, force));
   if (state.original) {
     std::vector<std::string> allowed;
     for (const auto& name : state.original->allowed) {
@@ -392,6 +393,7 @@ RestoreResult PluginManager::restore(bool force) {
     }
     cc.set_allowed(allowed);
   }
+  for (const auto& st : statuses) result.unloaded.push_back(unload_locked(st.plugin, force));
   std::error_code ec;
   fs::remove(paths_.state_file(), ec);
   fs::remove(paths_.pin_root, ec);  // only if empty

@@ -24,7 +24,8 @@ const bool libbpf_logs_routed = (route_libbpf_logs(), true);
 
 void KernelTest::SetUp() {
   if (geteuid() != 0) GTEST_SKIP() << "kernel tests load BPF programs: run them as root";
-  if (!probe_kernel("/sys/fs/bpf").struct_ops) GTEST_SKIP() << "this kernel has no BPF struct_ops";
+  features_ = probe_kernel("/sys/fs/bpf");
+  if (!features_.struct_ops) GTEST_SKIP() << "this kernel has no BPF struct_ops";
   std::string unique = std::to_string(getpid()) + "-" + std::to_string(test_counter++);
   id_ = "bpfplug-t-" + unique;
   paths_.pin_root = "/sys/fs/bpf/bpfplug-test-" + unique;

@@ -13,6 +13,7 @@
 #include <vector>
 
 #include "bpfplug/catalogue.hpp"
+#include "bpfplug/features.hpp"
 #include "bpfplug/paths.hpp"
 #include "kernel/process.hpp"
 
@@ -40,6 +41,7 @@ class KernelTest : public ::testing::Test {
   static void write_proc_sys(const std::string& relative, const std::string& value);
 
   Paths paths_;
+  KernelFeatures features_;  // of the running kernel: expectations differ where it lacks links or kfuncs
   std::string id_;  // unique name stem for this test's pins, state and namespaces
 
  private:

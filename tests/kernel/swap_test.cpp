@@ -65,7 +65,7 @@ TEST_F(Swap, UnderLoadFailsNoConnectionAndKeepsOpenOnesOnTheOldImplementation) {
     auto r = cli({"--json", "swap", "dctcp", "--to", to});
     ASSERT_EQ(r.exit_code, 0) << r.out << r.err;
     auto swapped = nlohmann::json::parse(r.out);
-    EXPECT_TRUE(swapped["atomic"].get<bool>());
+    EXPECT_EQ(swapped["atomic"].get<bool>(), features_.struct_ops_link);
     EXPECT_EQ(swapped["to"]["variant"], to);
     variants.push_back(to);
   }
@@ -75,7 +75,15 @@ TEST_F(Swap, UnderLoadFailsNoConnectionAndKeepsOpenOnesOnTheOldImplementation) {
 
   std::string errors;
   for (const auto& e : stats.errors) errors += "\n  " + e;
-  EXPECT_EQ(stats.failed(), 0u) << "of " << stats.attempted << " connections:" << errors;
+  if (features_.struct_ops_link) {
+    EXPECT_EQ(stats.failed(), 0u) << "of " << stats.attempted << " connections:" << errors;
+  } else {
+    // Map mode (no links): between unregistering the old map and registering the new one,
+    // choosing the name fails with ENOENT (docs/lifecycle.md). Nothing else may fail.
+    EXPECT_EQ(stats.failed_connect + stats.failed_data, 0u) << "of " << stats.attempted << ":" << errors;
+    for (const auto& e : stats.errors) EXPECT_NE(e.find("No such file or directory"), std::string::npos) << e;
+    std::cout << "map mode: " << stats.failed_setup << " setsockopt(TCP_CONGESTION) refusals in the swap gaps\n";
+  }
   EXPECT_GT(stats.completed, 10u * (kSwaps + 1));
   RecordProperty("connections_attempted", static_cast<int>(stats.attempted));
   RecordProperty("connections_failed", static_cast<int>(stats.failed()));
