@@ -25,6 +25,10 @@
 
 BPFPLUG_PLUGIN("dctcp", "cc", "0.1.0",
 	       "DCTCP (RFC 8257): cut cwnd in proportion to ECN marks; reno without ECN");
+/* RFC 8257 sec. 3: a connection whose peer did not negotiate ECN must not run DCTCP; the
+ * kernel's dctcp hands it to reno internally, a BPF one only can through bpf_setsockopt. */
+BPFPLUG_REQUIRES(cc_setsockopt, "to hand connections without ECN to reno (RFC 8257 sec. 3), "
+		 "a BPF congestion control must be allowed to call bpf_setsockopt");
 
 /*
  * The default of alpha_on_init: 1024 as in Linux (an early ECE cuts cwnd by about half).

@@ -4,10 +4,15 @@
  * kernel have X" on the BPF side lives here, in one place.
  *
  * The kfuncs a BPF tcp_congestion_ops may call (tcp_slow_start, tcp_cong_avoid_ai,
- * tcp_reno_*) appear in Linux 5.13. vmlinux.h declares them `__weak __ksym`, so libbpf
- * resolves a missing one to NULL at load time; bpf_ksym_exists() then lets the verifier drop
- * the kfunc branch as dead code and the plugin runs the BPF implementation below instead.
- * One object therefore serves kernels with and without the kfuncs.
+ * tcp_reno_*) appear in Linux 5.13. Whether to call them is a load-time constant:
+ * `bpfplug_cc_kfuncs` below lives in .rodata and the loader sets it from what it probed
+ * (`bpfplug probe`: cc_kfuncs) before the kernel sees the object. .rodata is frozen, so the
+ * verifier knows the value, follows only the branch taken, and removes the other one as dead
+ * code, kfunc call included: one object serves kernels with and without the kfuncs.
+ *
+ * (libbpf's bpf_ksym_exists() on a kfunc is not usable for this: it becomes an ld_imm64 of a
+ * BTF FUNC, which kernels before 6.4 reject, "pseudo btf_id N in ldimm64 isn't KIND_VAR",
+ * although 5.13-6.3 have the kfuncs; found on the matrix's 6.1 guest.)
  *
  * The BPF fallbacks implement the same RFC 5681 / RFC 3465 behaviour as net/ipv4/tcp_cong.c.
  * Building with -DBPFPLUG_FORCE_BPF_FALLBACKS compiles the kfunc calls out, so the fallbacks
@@ -18,10 +23,13 @@
 
 #include "bpfplug_tcp.h"
 
+/* Set by the loader (loader/src/plugin_loader.cpp); 0 until then: the fallbacks are safe. */
+const volatile __u32 bpfplug_cc_kfuncs = 0;
+
 #ifdef BPFPLUG_FORCE_BPF_FALLBACKS
 #define bpfplug_kfunc_exists(kfunc) 0
 #else
-#define bpfplug_kfunc_exists(kfunc) bpf_ksym_exists(kfunc)
+#define bpfplug_kfunc_exists(kfunc) (bpfplug_cc_kfuncs != 0)
 #endif
 
 /* Slow start with Appropriate Byte Counting, L = infinity (RFC 3465 sec. 2.2; kernel

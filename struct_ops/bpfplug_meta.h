@@ -13,6 +13,7 @@
  *   tunable|VAR|TYPE|DEFAULT|MIN|MAX|DESCRIPTION
  *   counter|VAR|DESCRIPTION
  *   gauge|VAR|DESCRIPTION
+ *   requires|FEATURE|WHY
  *
  * A variant is the same plugin built with different defaults (cmake: bpfplug_add_plugin_variant,
  * which compiles the plugin's source again with extra -D defines and BPFPLUG_VARIANT_NAME set).
@@ -69,6 +70,13 @@
 #define BPFPLUG_GAUGE(var, description)                                              \
 	__bpfplug_record(gauge_##var, "gauge|" #var "|" description);                  \
 	__s64 var = 0
+
+/*
+ * Declare a kernel feature the plugin cannot do without, by its `bpfplug probe` name (e.g.
+ * "cc_setsockopt"). bpfplug refuses to load the plugin on a kernel lacking it, saying WHY,
+ * instead of letting the verifier fail on it.
+ */
+#define BPFPLUG_REQUIRES(feature, why) __bpfplug_record(requires_##feature, "requires|" #feature "|" why)
 
 /* Atomically add to a counter (several CPUs run callbacks of one plugin at once). */
 #define bpfplug_count(var, n) __sync_fetch_and_add(&(var), (n))

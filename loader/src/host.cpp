@@ -18,7 +18,13 @@ bool is_bpffs(const std::filesystem::path& path) {
 
 bool LinuxHost::privileged() const { return geteuid() == 0; }
 
-KernelFeatures LinuxHost::features() const { return probe_kernel(bpffs_); }
+KernelFeatures LinuxHost::features() const {
+  // The kernel does not change under a running bpfplug; whether bpffs is mounted may.
+  if (!kernel_) kernel_ = probe_kernel(bpffs_);
+  KernelFeatures f = *kernel_;
+  f.bpffs_mounted = is_bpffs(bpffs_);
+  return f;
+}
 
 void LinuxHost::ensure_bpffs(const std::filesystem::path& mount_point) {
   if (is_bpffs(mount_point)) return;

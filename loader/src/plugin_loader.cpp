@@ -49,24 +49,28 @@ bpf_map* find_data_map(bpf_object* obj, std::string_view section) {
   return nullptr;
 }
 
-void apply_tunables(bpf_object* obj, const std::string& plugin,
-                    const std::map<std::string, std::int64_t>& tunables) {
-  if (tunables.empty()) return;
+void apply_settings(bpf_object* obj, const std::string& plugin, const ObjectSettings& settings) {
   bpf_map* rodata = find_data_map(obj, "rodata");
   std::size_t size = 0;
   void* image = rodata ? bpf_map__initial_value(rodata, &size) : nullptr;
-  if (!image)
+  if (!image) {
+    if (settings.tunables.empty()) return;
     throw Error(Exit::usage, "plugin " + plugin + " declares tunables but has no .rodata",
                 "declare tunables with BPFPLUG_TUNABLE (const volatile globals)");
+  }
   std::span<std::byte> bytes(static_cast<std::byte*>(image), size);
   auto vars = datasec_vars(bpf_object__btf(obj), ".rodata");
-  for (const auto& [name, value] : tunables) {
-    auto it = std::find_if(vars.begin(), vars.end(), [&](const auto& v) { return v.name == name; });
+  auto find = [&](const std::string& name) {
+    return std::find_if(vars.begin(), vars.end(), [&](const auto& v) { return v.name == name; });
+  };
+  for (const auto& [name, value] : settings.tunables) {
+    auto it = find(name);
     if (it == vars.end())
       throw Error(Exit::usage, "plugin " + plugin + ": tunable " + name + " has no .rodata variable",
                   "declare it with BPFPLUG_TUNABLE, which defines the variable");
     write_var(bytes, *it, value);
   }
+  if (auto it = find("bpfplug_cc_kfuncs"); it != vars.end()) write_var(bytes, *it, settings.cc_kfuncs ? 1 : 0);
 }
 
 std::uint32_t map_id(int fd) {
@@ -146,10 +150,10 @@ void pin_generation(bpf_object* obj, bpf_map* ops, const fs::path& dir) {
 }
 
 // Loads an object with its tunables applied, the struct_ops map in the given mode.
-BpfObjectPtr load_object(const CatalogueEntry& entry, const std::map<std::string, std::int64_t>& tunables,
+BpfObjectPtr load_object(const CatalogueEntry& entry, const ObjectSettings& settings,
                          AttachMode mode) {
   BpfObjectPtr obj = open_object(entry.elf, entry.meta.name);
-  apply_tunables(obj.get(), entry.meta.name, tunables);
+  apply_settings(obj.get(), entry.meta.name, settings);
   bpf_map* ops = struct_ops_map(obj.get());
   if (mode == AttachMode::map) bpf_map__set_map_flags(ops, bpf_map__map_flags(ops) & ~BPF_F_LINK);
   else bpf_map__set_map_flags(ops, bpf_map__map_flags(ops) | BPF_F_LINK);
@@ -191,10 +195,10 @@ fs::path partial_load_dir(const fs::path& pin_dir) {
   return pin_dir.parent_path() / (kPartialPrefix + pin_dir.filename().string());
 }
 
-KernelIds load_and_pin(const CatalogueEntry& entry, const std::map<std::string, std::int64_t>& tunables,
+KernelIds load_and_pin(const CatalogueEntry& entry, const ObjectSettings& settings,
                        AttachMode mode, const fs::path& pin_dir) {
   // open -> configure -> load -> register -> pin (into a staging directory) -> publish.
-  BpfObjectPtr obj = load_object(entry, tunables, mode);
+  BpfObjectPtr obj = load_object(entry, settings, mode);
   bpf_map* ops = struct_ops_map(obj.get());
 
   BpfLinkPtr link(bpf_map__attach_struct_ops(ops));
@@ -223,9 +227,9 @@ KernelIds load_and_pin(const CatalogueEntry& entry, const std::map<std::string, 
   return ids;
 }
 
-KernelIds register_generation(const CatalogueEntry& entry, const std::map<std::string, std::int64_t>& tunables,
+KernelIds register_generation(const CatalogueEntry& entry, const ObjectSettings& settings,
                               const fs::path& pin_dir, int generation) {
-  BpfObjectPtr obj = load_object(entry, tunables, AttachMode::map);
+  BpfObjectPtr obj = load_object(entry, settings, AttachMode::map);
   bpf_map* ops = struct_ops_map(obj.get());
   fs::path staging = pin_dir / (kPartialPrefix + generation_name(generation));
   std::error_code ec;
@@ -257,13 +261,13 @@ void discard_partial_load(const fs::path& staging_dir) {
   if (ec) throw Error(Exit::failure, "can't remove " + staging_dir.string() + ": " + ec.message());
 }
 
-SwapOutcome swap_in(const CatalogueEntry& entry, const std::map<std::string, std::int64_t>& tunables,
+SwapOutcome swap_in(const CatalogueEntry& entry, const ObjectSettings& settings,
                     const PinnedPlugin& current, int generation) {
   const Generation* old = current.current();
   if (!old)
     throw Error(Exit::conflict, "can't swap " + entry.meta.name + ": no pinned generation is registered",
                 "bpfplug repair fixes a half-done change");
-  BpfObjectPtr obj = load_object(entry, tunables, current.mode());
+  BpfObjectPtr obj = load_object(entry, settings, current.mode());
   bpf_map* ops = struct_ops_map(obj.get());
   fs::path staging = current.dir() / (kPartialPrefix + generation_name(generation));
   DirGuard staging_guard{staging};

@@ -105,7 +105,8 @@ void PluginManager::require_privileges(const std::string& what, const std::strin
                 "run as root (sudo bpfplug " + command + ")");
 }
 
-void PluginManager::require_kernel_support(const std::string& plugin) const {
+void PluginManager::require_kernel_support(const CatalogueEntry& entry) const {
+  const std::string& plugin = entry.meta.name;
   KernelFeatures f = host_.features();
   if (!f.btf)
     throw Error(Exit::unsupported, "can't load plugin " + plugin + ": the kernel has no BTF (/sys/kernel/btf/vmlinux)",
@@ -114,6 +115,18 @@ void PluginManager::require_kernel_support(const std::string& plugin) const {
     throw Error(Exit::unsupported,
                 "can't load plugin " + plugin + ": the kernel has no BPF struct_ops for tcp_congestion_ops",
                 "needs Linux >= 5.6 with CONFIG_BPF_SYSCALL and CONFIG_BPF_JIT; see bpfplug probe");
+  for (const auto& r : entry.meta.requirements) {
+    auto present = feature_by_name(f, r.feature);
+    if (!present)
+      throw Error(Exit::unsupported,
+                  "plugin " + plugin + " requires kernel feature '" + r.feature + "', which this bpfplug does not know",
+                  "build the plugin against this bpfplug's struct_ops/ headers, or upgrade bpfplug");
+    if (!*present)
+      throw Error(Exit::unsupported,
+                  "plugin " + plugin + " is not supported on this kernel (" + f.release + "): it needs " + r.feature +
+                      " (" + r.why + ")",
+                  "bpfplug probe shows what this kernel lacks; docs/compatibility.md which kernels have it");
+  }
 }
 
 void PluginManager::capture_original(HostState& state) const {
@@ -139,7 +152,7 @@ LoadResult PluginManager::load(const std::string& plugin, const LoadOptions& opt
   const CatalogueEntry& entry = catalogue_.get(plugin, options.variant);
   auto tunables = resolve_tunables(entry.meta, options.assignments);
   require_privileges("load plugin " + plugin, "load " + plugin);
-  require_kernel_support(plugin);
+  require_kernel_support(entry);
   // Refuse a taken name before changing anything (mounting bpffs, creating the lock file);
   // checked again under the lock against a concurrent bpfplug.
   CongestionControlSysctl cc(host_.sysctl());
@@ -181,7 +194,7 @@ LoadResult PluginManager::load(const std::string& plugin, const LoadOptions& opt
   crash_point("load-journaled");
 
   try {
-    result.ids = load_and_pin(entry, tunables, result.attach, paths_.plugin_dir(plugin));
+    result.ids = load_and_pin(entry, {tunables, host_.features().cc_kfuncs}, result.attach, paths_.plugin_dir(plugin));
     crash_point("load-published");
     if (options.allow) cc.allow(entry.ops_name);
     if (options.make_default && default_before != entry.ops_name) {
@@ -240,6 +253,7 @@ SwapResult PluginManager::swap(const std::string& plugin, const SwapOptions& opt
                   "a swap keeps the registered name");
   }
   auto tunables = resolve_tunables(impl.entry.meta, options.assignments);
+  require_kernel_support(impl.entry);
 
   CongestionControlSysctl cc(host_.sysctl());
   const Generation* current = pinned->current();
@@ -263,7 +277,7 @@ SwapResult PluginManager::swap(const std::string& plugin, const SwapOptions& opt
   result.old_ids = pinned->ids();
   result.atomic = pinned->mode() == AttachMode::link;
   try {
-    auto outcome = swap_in(impl.entry, tunables, *pinned, generation);
+    auto outcome = swap_in(impl.entry, {tunables, host_.features().cc_kfuncs}, *pinned, generation);
     result.new_ids = outcome.ids;
     result.kernel_switch_us = outcome.switch_us;
   } catch (...) {
@@ -456,7 +470,8 @@ std::vector<PluginManager::RepairStep> PluginManager::plan_repair(const HostStat
                            else impl.entry = catalogue_.get(plugin, next.variant);
                            if (auto p = PinnedPlugin::open(dir); p && p->find(next.generation))
                              p->remove_generation(next.generation);
-                           register_generation(impl.entry, next.tunables, dir, next.generation);
+                           register_generation(impl.entry, {next.tunables, host_.features().cc_kfuncs}, dir,
+                                               next.generation);
                            CongestionControlSysctl cc(host_.sysctl());
                            if (cc.current_default() == next.ops_name) cc.set_default(next.ops_name);
                            s.plugins[plugin] = next;

@@ -80,6 +80,10 @@ void add_record(PluginMeta& meta, Seen& seen, std::string_view record) {
     if (t.min > t.max || t.default_value < t.min || t.default_value > t.max)
       malformed(record, "default outside [min, max]");
     meta.tunables.push_back(std::move(t));
+  } else if (type == "requires") {
+    auto f = split_fields(record, 3);
+    if (f.size() != 3 || f[1].empty()) malformed(record, "expected requires|FEATURE|WHY");
+    meta.requirements.push_back({std::string(f[1]), std::string(f[2])});
   } else if (type == "counter" || type == "gauge") {
     auto f = split_fields(record, 3);
     if (f.size() != 3 || f[1].empty()) malformed(record, "expected counter|VAR|DESCRIPTION");

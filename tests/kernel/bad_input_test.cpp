@@ -134,5 +134,13 @@ TEST_F(BadInput, BpffsIsMountedWhenMissing) {
   EXPECT_FALSE(available("bpf_reno"));
 }
 
+// On a kernel without what dctcp needs (Linux 5.10: no bpf_setsockopt from BPF congestion
+// control) load says so and why, exit code 4, and changes nothing. Runs in the matrix guests.
+TEST_F(BadInput, PluginNeedingWhatThisKernelLacks) {
+  if (features_.cc_setsockopt) GTEST_SKIP() << "this kernel has everything dctcp needs";
+  expect_refused({"load", "dctcp"}, 4, "not supported on this kernel");
+  EXPECT_FALSE(available("bpf_dctcp"));
+}
+
 }  // namespace
 }  // namespace bpfplug::test

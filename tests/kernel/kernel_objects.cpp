@@ -2,7 +2,9 @@
 
 #include <bpf/bpf.h>
 
+#include <algorithm>
 #include <chrono>
+#include <vector>
 #include <thread>
 
 #include "bpfplug/unique_fd.hpp"
@@ -31,6 +33,22 @@ std::set<std::uint32_t> struct_ops_map_ids() {
       ids.insert(id);
   }
   return ids;
+}
+
+std::size_t kfunc_calls(std::uint32_t prog_id) {
+  UniqueFd fd(bpf_prog_get_fd_by_id(prog_id));
+  bpf_prog_info info{};
+  __u32 len = sizeof info;
+  if (!fd || bpf_prog_get_info_by_fd(fd.get(), &info, &len) != 0) return 0;
+  std::vector<bpf_insn> insns(info.xlated_prog_len / sizeof(bpf_insn));
+  info = {};
+  info.xlated_prog_len = static_cast<__u32>(insns.size() * sizeof(bpf_insn));
+  info.xlated_prog_insns = reinterpret_cast<__u64>(insns.data());
+  len = sizeof info;
+  if (bpf_prog_get_info_by_fd(fd.get(), &info, &len) != 0) return 0;
+  return static_cast<std::size_t>(std::count_if(insns.begin(), insns.end(), [](const bpf_insn& insn) {
+    return insn.code == (BPF_JMP | BPF_CALL) && insn.src_reg == BPF_PSEUDO_KFUNC_CALL;
+  }));
 }
 
 std::set<std::uint32_t> wait_until_freed(const std::set<std::uint32_t>& prog_ids,

@@ -47,6 +47,24 @@ TEST_P(LoadUnload, RegistersPersistsAcrossProcessesAndLeavesNothingBehind) {
   EXPECT_EQ(cli({"status", GetParam()}).exit_code, 5);  // not loaded any more
 }
 
+// The compat decision reaches the kernel: where it has the congestion-control kfuncs (Linux
+// 5.13+) the verified programs call them, elsewhere the verifier removed those branches and
+// the BPF fallbacks run (struct_ops/bpfplug_compat.h).
+TEST_P(LoadUnload, CallsTheKernelsKfuncsExactlyWhereTheKernelHasThem) {
+  const auto& entry = plugin(GetParam());
+  REQUIRE_NAME_FREE(entry.ops_name);
+  auto before = struct_ops_prog_ids();
+  ASSERT_EQ(cli({"load", GetParam()}).exit_code, 0);
+  std::size_t calls = 0;
+  for (auto id : struct_ops_prog_ids())
+    if (!before.count(id)) calls += kfunc_calls(id);
+  if (features_.cc_kfuncs) {
+    EXPECT_GT(calls, 0u) << GetParam() << " should call the kernel's tcp_* kfuncs here";
+  } else {
+    EXPECT_EQ(calls, 0u) << GetParam() << " must run its BPF fallbacks on this kernel";
+  }
+}
+
 class Tunables : public KernelTest, public ::testing::WithParamInterface<std::string> {};
 
 TEST_P(Tunables, ReachTheKernel) {

@@ -57,6 +57,7 @@ class FakeHost final : public Host {
     features_.release = "6.18.0-fake";
     features_.btf = features_.struct_ops = features_.struct_ops_link = true;
     features_.cc_kfuncs = features_.hdr_options = features_.bpffs_mounted = true;
+    features_.cc_setsockopt = true;
   }
 
   bool privileged() const override { return privileged_; }

@@ -188,5 +188,18 @@ TEST_F(ManagerPreflight, KernelCongestionReadsSysctlsAndPreviousDefault) {
   EXPECT_EQ(manager().kernel_congestion().previous_default, "cubic");
 }
 
+// dctcp declares that it needs bpf_setsockopt from BPF congestion control (Linux 5.10 lacks
+// it): on such a kernel it is refused with the reason, before anything is touched.
+TEST_F(ManagerPreflight, PluginNeedingAMissingKernelFeatureIsUnsupported) {
+  host_.features_.cc_setsockopt = false;
+  auto e = refusal([&] { manager().load("dctcp", {}); });
+  EXPECT_EQ(e.code(), Exit::unsupported);
+  EXPECT_THAT(e.what(), HasSubstr("not supported on this kernel"));
+  EXPECT_THAT(e.what(), HasSubstr("cc_setsockopt"));
+  EXPECT_THAT(e.what(), HasSubstr("RFC 8257"));
+  EXPECT_THAT(e.hint(), HasSubstr("bpfplug probe"));
+  EXPECT_EQ(host_.ensure_bpffs_calls, 0);
+}
+
 }  // namespace
 }  // namespace bpfplug

@@ -46,6 +46,22 @@ TEST(ParseMetadata, PluginRecordFillsNameKindVersionDescription) {
   EXPECT_TRUE(meta.counters.empty());
 }
 
+TEST(ParseMetadata, RequirementsNameAFeatureAndWhy) {
+  auto meta = parse_metadata_records(records({kPlugin, "requires|cc_setsockopt|to fall back | to reno"}));
+  ASSERT_EQ(meta.requirements.size(), 1u);
+  EXPECT_EQ(meta.requirements[0].feature, "cc_setsockopt");
+  EXPECT_EQ(meta.requirements[0].why, "to fall back | to reno");
+  EXPECT_EQ(error_of([&] { parse_metadata_records(records({kPlugin, "requires||why"})); }).code(), Exit::usage);
+}
+
+TEST(ParseMetadata, DctcpRequiresSetsockoptFromBpfCongestionControl) {
+  Catalogue catalogue = Catalogue::builtin();
+  const auto& meta = catalogue.get("dctcp").meta;
+  ASSERT_EQ(meta.requirements.size(), 1u);
+  EXPECT_EQ(meta.requirements[0].feature, "cc_setsockopt");
+  EXPECT_TRUE(catalogue.get("reno").meta.requirements.empty());
+}
+
 TEST(ParseMetadata, PolicyKindIsAccepted) {
   EXPECT_EQ(parse_metadata_records(records({"plugin|zstd-opt|policy|1|compress"})).kind, "policy");
 }

@@ -3,7 +3,9 @@
 #pragma once
 
 #include <filesystem>
+#include <optional>
 #include <string>
+#include <string_view>
 #include <vector>
 
 namespace bpfplug {
@@ -14,6 +16,8 @@ struct KernelFeatures {
   bool struct_ops = false;      // BPF struct_ops for tcp_congestion_ops (Linux 5.6+)
   bool struct_ops_link = false; // struct_ops links, BPF_LINK_UPDATE swap (Linux 6.4+)
   bool cc_kfuncs = false;       // tcp_slow_start & co. callable from a BPF CC (Linux 5.13+)
+  bool cc_setsockopt = false;   // bpf_setsockopt callable from a BPF CC (not in 5.10; in 6.1)
+  bool probed_by_loading = false;  // cc_* were measured by loading test programs (needs root)
   bool hdr_options = false;     // TCP header options from sock_ops (Linux 5.10+)
   bool bpffs_mounted = false;   // bpffs at the pin root's mount point
 };
@@ -29,5 +33,9 @@ struct FeatureReport {
   std::string consequence; // which bpfplug feature depends on it and what happens without it
 };
 std::vector<FeatureReport> describe_features(const KernelFeatures& features);
+
+// The value of the feature `bpfplug probe` calls `name` (plugins name them in their
+// requirements); nullopt for a name bpfplug does not know.
+std::optional<bool> feature_by_name(const KernelFeatures& features, std::string_view name);
 
 }  // namespace bpfplug

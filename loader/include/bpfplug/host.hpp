@@ -3,6 +3,7 @@
 #pragma once
 
 #include <filesystem>
+#include <optional>
 
 #include "bpfplug/features.hpp"
 #include "bpfplug/sysctl.hpp"
@@ -30,6 +31,7 @@ class LinuxHost final : public Host {
  private:
   std::filesystem::path bpffs_;
   Sysctl sysctl_;
+  mutable std::optional<KernelFeatures> kernel_;  // probed once (it loads test programs)
 };
 
 bool is_bpffs(const std::filesystem::path& path);

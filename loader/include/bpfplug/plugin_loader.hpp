@@ -22,15 +22,22 @@
 
 namespace bpfplug {
 
+// What bpfplug writes into an object's .rodata before the kernel sees it.
+struct ObjectSettings {
+  std::map<std::string, std::int64_t> tunables;  // the plugin's declared tunables, all of them
+  bool cc_kfuncs = false;  // the kernel lets BPF congestion control call tcp_* kfuncs (5.13+);
+                           // sets bpfplug_cc_kfuncs (struct_ops/bpfplug_compat.h) where present
+};
+
 struct KernelIds {
   std::uint32_t ops_map_id = 0;
   std::uint32_t link_id = 0;  // 0 in map mode
 };
 
-// Loads `entry` with `tunables`, registers its struct_ops map and pins everything under
+// Loads `entry` with `settings`, registers its struct_ops map and pins everything under
 // `pin_dir` (which must not exist) as generation 1. All or nothing: on failure nothing stays
 // registered or pinned. The registration outlives this process.
-KernelIds load_and_pin(const CatalogueEntry& entry, const std::map<std::string, std::int64_t>& tunables,
+KernelIds load_and_pin(const CatalogueEntry& entry, const ObjectSettings& settings,
                        AttachMode mode, const std::filesystem::path& pin_dir);
 
 struct Generation {
@@ -53,7 +60,7 @@ struct SwapOutcome {
 // against the map the link held when `current` was opened, so a concurrent switch is refused,
 // not overwritten. Map mode: unregister the old map, register the new one (a gap, see
 // docs/lifecycle.md). On failure before the switch nothing changes.
-SwapOutcome swap_in(const CatalogueEntry& entry, const std::map<std::string, std::int64_t>& tunables,
+SwapOutcome swap_in(const CatalogueEntry& entry, const ObjectSettings& settings,
                     const PinnedPlugin& current, int generation);
 
 // A plugin pinned by load_and_pin(), opened from any process.
@@ -91,7 +98,7 @@ class PinnedPlugin {
 // Loads `entry` and registers it through its map as generation `generation` of the map-mode
 // plugin pinned at `pin_dir`, for repair after a map-mode swap died between unregistering the
 // old map and registering the new one.
-KernelIds register_generation(const CatalogueEntry& entry, const std::map<std::string, std::int64_t>& tunables,
+KernelIds register_generation(const CatalogueEntry& entry, const ObjectSettings& settings,
                               const std::filesystem::path& pin_dir, int generation);
 
 // Removes a pin directory that load_and_pin() was filling when it was interrupted, unregistering

@@ -134,7 +134,8 @@ class PluginManager {
 
  private:
   void require_privileges(const std::string& what, const std::string& command) const;
-  void require_kernel_support(const std::string& plugin) const;
+  // BTF, struct_ops, and every kernel feature the plugin's metadata requires.
+  void require_kernel_support(const CatalogueEntry& entry) const;
   struct RepairStep {
     Problem problem;
     std::function<void(HostState&)> fix;

@@ -27,6 +27,12 @@ struct CounterSpec {
   bool gauge = false;  // may go down (e.g. sockets in use); shown signed
 };
 
+// A kernel feature the plugin cannot work without (a name of `bpfplug probe`), and why.
+struct Requirement {
+  std::string feature;
+  std::string why;
+};
+
 struct PluginMeta {
   std::string name;
   std::string kind;  // "cc" or "policy"
@@ -37,6 +43,7 @@ struct PluginMeta {
   std::string variant_description;
   std::vector<TunableSpec> tunables;
   std::vector<CounterSpec> counters;
+  std::vector<Requirement> requirements;
 
   const TunableSpec* find_tunable(std::string_view var) const;
 };
