@@ -201,18 +201,22 @@ KernelIds load_and_pin(const CatalogueEntry& entry, const ObjectSettings& settin
   BpfObjectPtr obj = load_object(entry, settings, mode);
   bpf_map* ops = struct_ops_map(obj.get());
 
-  BpfLinkPtr link(bpf_map__attach_struct_ops(ops));
-  if (!link) throw attach_error(entry, errno);
-  crash_point("load-registered");  // dying here closes the only link fd: the kernel unregisters
-
+  // The maps are pinned before the registration, so that whatever a killed bpfplug leaves is
+  // findable: in map mode the registration lives in the map and outlives the process.
   fs::path staging = partial_load_dir(pin_dir);
   std::error_code ec;
   fs::remove_all(staging, ec);
   DirGuard staging_guard{staging};
   make_dir(staging);
+  pin_generation(obj.get(), ops, staging / generation_name(1));
+
+  BpfLinkPtr link(bpf_map__attach_struct_ops(ops));
+  if (!link) throw attach_error(entry, errno);
+  // Map mode: a failure from here on must unregister (destroying the handle deletes the map
+  // element); link mode: the link fd closing unregisters, dying here included.
+  crash_point("load-registered");
   if (mode == AttachMode::link)
     pin_or_throw(-bpf_link__pin(link.get(), (staging / kLinkPin).c_str()), staging / kLinkPin);
-  pin_generation(obj.get(), ops, staging / generation_name(1));
   crash_point("load-pinned");
 
   fs::rename(staging, pin_dir, ec);

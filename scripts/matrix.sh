@@ -1,0 +1,36 @@
+#!/usr/bin/env bash
+# The kernel matrix: the binaries scripts/build.sh built, run unchanged in Debian's 5.10, 6.1
+# and 6.12 kernels under qemu (TCG) and natively on this host's kernel. Regenerates
+# docs/compatibility.md and fails when a feature does worse than matrix/expectations.json says.
+# Needs root, network on the first run (kernels are cached: matrix/README.md).
+set -euo pipefail
+cd "$(dirname "$0")/.."
+matrix/fetch-kernels.sh
+
+tool=build/matrix/bpfplug-matrix
+results=build/matrix-results
+rm -rf "$results"
+mkdir -p "$results"
+common=(--cli build/bpfplug --test-binary build/tests/bpfplug_kernel_tests)
+# In the guests the CPU is emulated: the tests that assert rates and delays of 100 Mbit/s flows
+# (ECN testbed, CUBIC's curve and HyStart) measure the emulator there, so they run on the host only.
+guest_filter='*:-EcnTestbed.*:CubicBehaviour*'
+
+# The host first and alone: its timing-based tests must not share the CPUs with emulators.
+"$tool" host "${common[@]}" --filter '*' --out "$results/host.json"
+
+# Two guests at a time (2 CPUs); each bounded, a hung guest is killed and reported.
+run_guest() {
+  "$tool" run --guest "$1" "${common[@]}" --filter "$guest_filter" --timeout 900 --out "$results/$1.json"
+}
+status=0
+run_guest 5.10 & pid_510=$!
+run_guest 6.1 & pid_61=$!
+wait "$pid_510" || status=1
+wait "$pid_61" || status=1
+run_guest 6.12 || status=1
+
+guests=("$results/5.10.json" "$results/6.1.json" "$results/6.12.json" "$results/host.json")
+"$tool" table --out docs/compatibility.md "${guests[@]}"
+"$tool" gate --expectations matrix/expectations.json "${guests[@]}" || status=1
+exit "$status"
