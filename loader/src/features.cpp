@@ -140,6 +140,13 @@ std::optional<bool> feature_by_name(const KernelFeatures& f, std::string_view na
   return std::nullopt;
 }
 
+std::vector<Requirement> unmet_requirements(const PluginMeta& meta, const KernelFeatures& f) {
+  std::vector<Requirement> unmet;
+  for (const auto& r : meta.requirements)
+    if (!feature_by_name(f, r.feature).value_or(false)) unmet.push_back(r);
+  return unmet;
+}
+
 std::vector<FeatureReport> describe_features(const KernelFeatures& f) {
   return {
       {"btf", f.btf, f.btf ? "/sys/kernel/btf/vmlinux" : "no /sys/kernel/btf/vmlinux (CONFIG_DEBUG_INFO_BTF=n)",

@@ -94,6 +94,18 @@ void read_user_object(Implementation& impl, const fs::path& file, const std::str
                 "a swap keeps the registered name; set .name = \"" + ops_name + "\" in its tcp_congestion_ops");
 }
 
+// Writes the state, or removes it (and the empty pin root) when bpfplug no longer holds
+// anything on this host.
+void save_or_clear(const StateStore& store, const HostState& state, const Paths& paths) {
+  if (state.plugins.empty() && !state.pending) {
+    std::error_code ec;
+    fs::remove(paths.state_file(), ec);
+    fs::remove(paths.pin_root, ec);  // only if empty
+  } else {
+    store.save(state);
+  }
+}
+
 }  // namespace
 
 PluginManager::PluginManager(Host& host, Catalogue catalogue, Paths paths)
@@ -115,17 +127,15 @@ void PluginManager::require_kernel_support(const CatalogueEntry& entry) const {
     throw Error(Exit::unsupported,
                 "can't load plugin " + plugin + ": the kernel has no BPF struct_ops for tcp_congestion_ops",
                 "needs Linux >= 5.6 with CONFIG_BPF_SYSCALL and CONFIG_BPF_JIT; see bpfplug probe");
-  for (const auto& r : entry.meta.requirements) {
-    auto present = feature_by_name(f, r.feature);
-    if (!present)
+  for (const auto& r : unmet_requirements(entry.meta, f)) {
+    if (!feature_by_name(f, r.feature))
       throw Error(Exit::unsupported,
                   "plugin " + plugin + " requires kernel feature '" + r.feature + "', which this bpfplug does not know",
                   "build the plugin against this bpfplug's struct_ops/ headers, or upgrade bpfplug");
-    if (!*present)
-      throw Error(Exit::unsupported,
-                  "plugin " + plugin + " is not supported on this kernel (" + f.release + "): it needs " + r.feature +
-                      " (" + r.why + ")",
-                  "bpfplug probe shows what this kernel lacks; docs/compatibility.md which kernels have it");
+    throw Error(Exit::unsupported,
+                "plugin " + plugin + " is not supported on this kernel (" + f.release + "): it needs " + r.feature +
+                    " (" + r.why + ")",
+                "bpfplug probe shows what this kernel lacks; docs/compatibility.md which kernels have it");
   }
 }
 
@@ -133,18 +143,6 @@ void PluginManager::capture_original(HostState& state) const {
   if (state.original) return;
   CongestionControlSysctl cc(host_.sysctl());
   state.original = CongestionSettings{cc.current_default(), cc.allowed()};
-}
-
-// Writes the state, or removes it (and the empty pin root) when bpfplug no longer holds
-// anything on this host.
-static void save_or_clear(const StateStore& store, const HostState& state, const Paths& paths) {
-  if (state.plugins.empty() && !state.pending) {
-    std::error_code ec;
-    fs::remove(paths.state_file(), ec);
-    fs::remove(paths.pin_root, ec);  // only if empty
-  } else {
-    store.save(state);
-  }
 }
 
 LoadResult PluginManager::load(const std::string& plugin, const LoadOptions& options) {

@@ -80,9 +80,8 @@ std::optional<std::string> KernelTest::host_conflict(const std::string& ops_name
   // A plugin this kernel can't run (its metadata names what it lacks) is skipped with why.
   for (const auto& entry : catalogue_.entries()) {
     if (entry.ops_name != ops_name) continue;
-    for (const auto& r : entry.meta.requirements)
-      if (!feature_by_name(features_, r.feature).value_or(false))
-        return "unsupported on this kernel: " + entry.meta.name + " needs " + r.feature + " (" + r.why + ")";
+    for (const auto& r : unmet_requirements(entry.meta, features_))
+      return "unsupported on this kernel: " + entry.meta.name + " needs " + r.feature + " (" + r.why + ")";
   }
   if (!available(ops_name)) return std::nullopt;
   return ops_name + " is already registered on this host (e.g. by `bpfplug load`); " +

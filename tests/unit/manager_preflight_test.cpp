@@ -201,5 +201,15 @@ TEST_F(ManagerPreflight, PluginNeedingAMissingKernelFeatureIsUnsupported) {
   EXPECT_EQ(host_.ensure_bpffs_calls, 0);
 }
 
+// A plugin built against newer headers may name a feature this bpfplug cannot check.
+TEST_F(ManagerPreflight, RequirementThisBpfplugDoesNotKnowIsUnsupported) {
+  CatalogueEntry reno = Catalogue::builtin().get("reno");
+  reno.meta.requirements.push_back({"frobnication", "needs it"});
+  auto e = refusal([&] { manager(Catalogue({reno})).load("reno", {}); });
+  EXPECT_EQ(e.code(), Exit::unsupported);
+  EXPECT_THAT(e.what(), HasSubstr("'frobnication', which this bpfplug does not know"));
+  EXPECT_THAT(e.hint(), HasSubstr("upgrade bpfplug"));
+}
+
 }  // namespace
 }  // namespace bpfplug

@@ -8,6 +8,8 @@
 #include <string_view>
 #include <vector>
 
+#include "bpfplug/plugin_metadata.hpp"
+
 namespace bpfplug {
 
 struct KernelFeatures {
@@ -37,5 +39,9 @@ std::vector<FeatureReport> describe_features(const KernelFeatures& features);
 // The value of the feature `bpfplug probe` calls `name` (plugins name them in their
 // requirements); nullopt for a name bpfplug does not know.
 std::optional<bool> feature_by_name(const KernelFeatures& features, std::string_view name);
+
+// The requirements of a plugin this kernel does not meet (a feature it lacks, or one bpfplug
+// does not know). The one place that decides whether a plugin can run here.
+std::vector<Requirement> unmet_requirements(const PluginMeta& meta, const KernelFeatures& features);
 
 }  // namespace bpfplug
