@@ -1,5 +1,7 @@
 #include "bpfplug/testbed/connection_churn.hpp"
 
+#include "bpfplug/testbed/bulk_flow.hpp"
+
 #include <arpa/inet.h>
 #include <netinet/in.h>
 #include <netinet/tcp.h>
@@ -82,30 +84,41 @@ ConnectionChurn::ConnectionChurn(const Netns& client_ns, const Netns& server_ns,
 ConnectionChurn::~ConnectionChurn() { stop(); }
 
 ChurnStats ConnectionChurn::stop() {
+  // The client finishes the connection it has open; the server answers until it has, so the
+  // last connection is not left waiting for an answer that never comes.
   stop_ = true;
   if (client_.joinable()) client_.join();
+  client_done_ = true;
   if (server_.joinable()) server_.join();
   std::lock_guard lock(mutex_);
   stats_.completed = completed_.load();
   return stats_;
 }
 
-void ConnectionChurn::note_error(std::uint64_t ChurnStats::*counter, const std::string& what) {
+void ConnectionChurn::note_error(std::uint64_t ChurnStats::*counter, const std::string& what, int fd) {
+  std::string message = what + ": " + std::strerror(errno);
+  if (fd >= 0) message += " [" + describe_tcp_socket(fd) + "]";
   std::lock_guard lock(mutex_);
-  ++(stats_.*counter);
-  if (stats_.errors.size() < 5) stats_.errors.push_back(what + ": " + std::strerror(errno));
+  if (counter) ++(stats_.*counter);
+  if (stats_.errors.size() < 5) stats_.errors.push_back(message);
 }
 
 void ConnectionChurn::serve() {
   std::vector<char> request(request_bytes_);
-  while (!stop_) {
+  while (!client_done_) {
     pollfd p{listener_.get(), POLLIN, 0};
     if (poll(&p, 1, 50) <= 0) continue;
     UniqueFd conn(accept4(listener_.get(), nullptr, nullptr, SOCK_CLOEXEC));
-    if (!conn) continue;
+    if (!conn) {
+      note_error(nullptr, "server accept", -1);
+      continue;
+    }
+    ++accepted_;
     set_timeouts(conn.get(), 5);
-    // The client counts what goes wrong; the server only answers complete requests.
-    if (recv_all(conn.get(), request.data(), request.size())) send_all(conn.get(), &kReply, 1);
+    // The client counts what goes wrong; the server answers complete requests and describes,
+    // for the test's message, the state of a connection whose request did not arrive.
+    if (!recv_all(conn.get(), request.data(), request.size()) || !send_all(conn.get(), &kReply, 1))
+      note_error(nullptr, "server end", conn.get());
   }
 }
 
@@ -130,7 +143,10 @@ void ConnectionChurn::run_client() {
     }
     char reply = 0;
     if (!send_all(fd.get(), request.data(), request.size()) || !recv_all(fd.get(), &reply, 1) || reply != kReply) {
-      note_error(&ChurnStats::failed_data, "request/reply");
+      note_error(&ChurnStats::failed_data,
+                 "request/reply (connection " + std::to_string(n + 1) + ", server accepted " +
+                     std::to_string(accepted_.load()) + ", listener: " + describe_tcp_socket(listener_.get()) + ")",
+                 fd.get());
       continue;
     }
     ++completed_;

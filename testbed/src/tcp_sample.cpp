@@ -4,6 +4,8 @@
 #include <netinet/in.h>
 #include <sys/socket.h>
 
+#include <string>
+
 #include "bpfplug/testbed/bulk_flow.hpp"
 
 namespace bpfplug::testbed {
@@ -24,6 +26,24 @@ TcpSample sample_tcp_info(int fd, double t) {
   s.delivery_rate_bps = info.tcpi_delivery_rate * 8;
   s.bytes_acked = info.tcpi_bytes_acked;
   return s;
+}
+
+std::string describe_tcp_socket(int fd) {
+  tcp_info info{};
+  socklen_t len = sizeof info;
+  if (getsockopt(fd, IPPROTO_TCP, TCP_INFO, &info, &len) != 0) return "(no TCP_INFO)";
+  char cc[16] = {};
+  socklen_t cc_len = sizeof cc - 1;
+  if (getsockopt(fd, IPPROTO_TCP, TCP_CONGESTION, cc, &cc_len) != 0) cc[0] = '?';
+  return std::string("cc=") + cc + " state=" + std::to_string(info.tcpi_state) +
+         " ca_state=" + std::to_string(info.tcpi_ca_state) + " cwnd=" + std::to_string(info.tcpi_snd_cwnd) +
+         " ssthresh=" + std::to_string(info.tcpi_snd_ssthresh) + " unacked=" + std::to_string(info.tcpi_unacked) +
+         " bytes_sent=" + std::to_string(info.tcpi_bytes_sent) + " bytes_acked=" +
+         std::to_string(info.tcpi_bytes_acked) + " bytes_received=" + std::to_string(info.tcpi_bytes_received) +
+         " notsent=" + std::to_string(info.tcpi_notsent_bytes) + " retrans=" + std::to_string(info.tcpi_total_retrans) +
+         " probes=" + std::to_string(info.tcpi_probes) + " backoff=" + std::to_string(info.tcpi_backoff) +
+         " rto_us=" + std::to_string(info.tcpi_rto) + " snd_wnd=" + std::to_string(info.tcpi_snd_wnd) +
+         " options=" + std::to_string(info.tcpi_options);
 }
 
 }  // namespace bpfplug::testbed

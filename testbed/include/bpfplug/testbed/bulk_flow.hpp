@@ -4,6 +4,7 @@
 
 #include <chrono>
 #include <cstdint>
+#include <string>
 #include <vector>
 
 #include "bpfplug/testbed/tcp_connection.hpp"
@@ -25,6 +26,9 @@ struct TcpSample {
 };
 
 TcpSample sample_tcp_info(int fd, double t);
+// One line with what TCP_INFO says about a socket (state, windows, bytes, retransmissions),
+// for a test's message when a connection did not do what it should.
+std::string describe_tcp_socket(int fd);
 
 struct BulkFlowOptions {
   std::chrono::milliseconds duration{3000};

@@ -23,7 +23,7 @@ struct ChurnStats {
   std::uint64_t failed_setup = 0;    // socket() or setsockopt(TCP_CONGESTION) refused
   std::uint64_t failed_connect = 0;
   std::uint64_t failed_data = 0;     // short write, short or wrong reply, timeout
-  std::vector<std::string> errors;   // the first few failures, for the test's message
+  std::vector<std::string> errors;   // the first few failures (either end's view), for the message
   std::uint64_t failed() const { return failed_setup + failed_connect + failed_data; }
 };
 
@@ -47,7 +47,9 @@ class ConnectionChurn {
  private:
   void serve();
   void run_client();
-  void note_error(std::uint64_t ChurnStats::*counter, const std::string& what);
+  // Counts a failure under `counter` (none: the server's view, kept only as a message) and keeps
+  // its description, with the socket's TCP state when `fd` is given.
+  void note_error(std::uint64_t ChurnStats::*counter, const std::string& what, int fd = -1);
 
   const Netns& client_ns_;
   std::string server_addr_;
@@ -56,8 +58,10 @@ class ConnectionChurn {
   std::size_t request_bytes_;
   std::uint64_t max_connections_;
   UniqueFd listener_;
-  std::atomic<bool> stop_{false};
+  std::atomic<bool> stop_{false};         // the client opens no further connection
+  std::atomic<bool> client_done_{false};  // the client has finished; the server may stop
   std::atomic<std::uint64_t> completed_{0};
+  std::atomic<std::uint64_t> accepted_{0};
   std::mutex mutex_;
   ChurnStats stats_;
   std::thread server_;
