@@ -1,5 +1,6 @@
 #include "bpfplug/matrix/compat_table.hpp"
 
+#include <algorithm>
 #include <iomanip>
 #include <sstream>
 
@@ -171,6 +172,48 @@ CompatTable compat_table(const std::vector<GuestResult>& guests, const std::vect
   return table;
 }
 
+namespace {
+
+// The figures tests recorded (RecordProperty), one table per test: a row per figure, a column
+// per kernel the test recorded them on.
+void render_figures(std::ostringstream& md, const std::vector<GuestResult>& guests) {
+  std::vector<std::string> names;  // in order of first appearance
+  for (const auto& g : guests)
+    for (const auto& t : g.tests)
+      if (!t.properties.empty() && std::find(names.begin(), names.end(), t.name) == names.end())
+        names.push_back(t.name);
+  if (names.empty()) return;
+  md << "\n## Figures the tests measured\n\n"
+     << "What the tests recorded on each kernel (they assert on these; see the test's source for the "
+     << "margins), from the same run.\n";
+  for (const auto& name : names) {
+    std::vector<std::pair<std::string, const TestOutcome*>> columns;
+    std::vector<std::string> figures;
+    for (const auto& g : guests)
+      for (const auto& t : g.tests) {
+        if (t.name != name || t.properties.empty()) continue;
+        columns.emplace_back(g.guest + (t.status == "passed" ? "" : " (" + t.status + ")"), &t);
+        for (const auto& [k, v] : t.properties)
+          if (std::find(figures.begin(), figures.end(), k) == figures.end()) figures.push_back(k);
+      }
+    md << "\n### " << escape_cell(name) << "\n\n| figure |";
+    for (const auto& c : columns) md << ' ' << escape_cell(c.first) << " |";
+    md << "\n|---|";
+    for (std::size_t i = 0; i < columns.size(); ++i) md << "---|";
+    md << '\n';
+    for (const auto& f : figures) {
+      md << "| " << escape_cell(f) << " |";
+      for (const auto& c : columns) {
+        auto it = c.second->properties.find(f);
+        md << ' ' << (it == c.second->properties.end() ? "-" : escape_cell(it->second)) << " |";
+      }
+      md << '\n';
+    }
+  }
+}
+
+}  // namespace
+
 std::string render_markdown(const CompatTable& table, const std::vector<GuestResult>& guests,
                             const std::string& command, const std::string& date) {
   std::ostringstream md;
@@ -210,6 +253,7 @@ std::string render_markdown(const CompatTable& table, const std::vector<GuestRes
        << " / " << counts[2] << " | " << (g.boot_seconds > 0 ? seconds(g.boot_seconds) : "-") << " | "
        << seconds(g.wall_seconds) << " | " << escape_cell(notes) << " |\n";
   }
+  render_figures(md, guests);
   return md.str();
 }
 

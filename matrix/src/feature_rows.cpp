@@ -29,6 +29,7 @@ const std::vector<FeatureRow>& feature_rows() {
       {"clear errors on bad input", {"BadInput.*"}, {"struct_ops"}, K::unsupported, {}},
       {"testbed: bulk data arrives intact", {"*/TestbedTransfer.*"}, {"struct_ops"}, K::unsupported, {}},
       {"ECN testbed: dctcp holds the queue near K", {"EcnTestbed.*"}, {"struct_ops", "cc_setsockopt"}, K::unsupported, {}},
+      {"dctcp: agrees with the kernel's own dctcp", {"NativeDctcp.*"}, {"struct_ops", "cc_setsockopt"}, K::unsupported, {}},
       {"cubic: curve and HyStart", {"CubicBehaviour*"}, {"struct_ops"}, K::unsupported, {}},
       {"header-option negotiation (probe only, no test yet)", {}, {"hdr_options"}, K::unsupported, {}},
   };

@@ -2,6 +2,7 @@
 
 #include <cctype>
 #include <optional>
+#include <set>
 #include <sstream>
 
 namespace bpfplug::matrix {
@@ -32,6 +33,14 @@ std::string trimmed(std::string s) {
   while (!s.empty() && std::isspace(static_cast<unsigned char>(s.back()))) s.pop_back();
   while (!s.empty() && std::isspace(static_cast<unsigned char>(s.front()))) s.erase(s.begin());
   return s;
+}
+
+// The members gtest itself writes for a test case; anything else is a RecordProperty.
+bool is_gtest_member(const std::string& key) {
+  static const std::set<std::string> members = {"name",  "status",    "result",     "timestamp", "time",
+                                                "classname", "failures", "value_param", "type_param",
+                                                "file",  "line"};
+  return members.contains(key);
 }
 
 constexpr std::string_view kRun = "[ RUN      ] ";
@@ -100,6 +109,8 @@ std::vector<TestOutcome> tests_from_gtest_json(const json& gtest, std::string_vi
       std::string key = suite_name + "." + tc.value("name", "");
       TestOutcome t{key, "passed", {}};
       if (tc.contains("value_param")) t.name += " " + tc["value_param"].get<std::string>();
+      for (const auto& [k, v] : tc.items())
+        if (!is_gtest_member(k)) t.properties[k] = v.is_string() ? v.get<std::string>() : v.dump();
       if (tc.contains("failures") && !tc["failures"].empty()) {
         t.status = "failed";
         for (const auto& f : tc["failures"]) t.message += (t.message.empty() ? "" : "\n") + f.value("failure", "");

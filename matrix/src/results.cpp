@@ -207,7 +207,11 @@ GuestResult parse_serial_log(std::string_view raw_log, bool expect_gtest) {
 
 json to_json(const GuestResult& r) {
   json tests = json::array();
-  for (const auto& t : r.tests) tests.push_back({{"name", t.name}, {"status", t.status}, {"message", t.message}});
+  for (const auto& t : r.tests) {
+    json test = {{"name", t.name}, {"status", t.status}, {"message", t.message}};
+    if (!t.properties.empty()) test["properties"] = t.properties;
+    tests.push_back(std::move(test));
+  }
   json j = {{"guest", r.guest},
             {"release", r.release},
             {"probe", r.probe},
@@ -229,7 +233,8 @@ GuestResult guest_result_from_json(const json& j) {
   r.probe = j.value("probe", json(nullptr));
   r.modules = j.value("modules", std::map<std::string, std::string>{});
   for (const auto& t : j.value("tests", json::array()))
-    r.tests.push_back({t.value("name", ""), t.value("status", ""), t.value("message", "")});
+    r.tests.push_back({t.value("name", ""), t.value("status", ""), t.value("message", ""),
+                       t.value("properties", std::map<std::string, std::string>{})});
   if (j.contains("command_exit") && j["command_exit"].is_number_integer()) r.command_exit = j["command_exit"].get<int>();
   r.boot_seconds = j.value("boot_seconds", 0.0);
   r.wall_seconds = j.value("wall_seconds", 0.0);

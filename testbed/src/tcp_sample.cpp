@@ -1,5 +1,6 @@
 // Separate from the other sources: <linux/tcp.h> (the kernel's complete struct tcp_info) and
 // glibc's <netinet/tcp.h> cannot share a translation unit.
+#include <linux/inet_diag.h>
 #include <linux/tcp.h>
 #include <netinet/in.h>
 #include <sys/socket.h>
@@ -7,6 +8,7 @@
 #include <string>
 
 #include "bpfplug/testbed/bulk_flow.hpp"
+#include "bpfplug/testbed/flow_metrics.hpp"
 
 namespace bpfplug::testbed {
 
@@ -26,6 +28,16 @@ TcpSample sample_tcp_info(int fd, double t) {
   s.delivery_rate_bps = info.tcpi_delivery_rate * 8;
   s.bytes_acked = info.tcpi_bytes_acked;
   return s;
+}
+
+std::optional<std::uint32_t> native_dctcp_alpha(int fd) {
+  // The kernel fills TCP_CC_INFO through the algorithm's get_info; dctcp's writes a
+  // tcp_dctcp_info with dctcp_enabled set only while it runs DCTCP (not after its fallback).
+  tcp_dctcp_info info{};
+  socklen_t len = sizeof info;
+  if (getsockopt(fd, IPPROTO_TCP, TCP_CC_INFO, &info, &len) != 0 || len < sizeof info || !info.dctcp_enabled)
+    return std::nullopt;
+  return info.dctcp_alpha;
 }
 
 std::string describe_tcp_socket(int fd) {

@@ -17,6 +17,7 @@
 
 #include "bpfplug/testbed/bottleneck_path.hpp"
 #include "bpfplug/testbed/bulk_flow.hpp"
+#include "bpfplug/testbed/flow_metrics.hpp"
 #include <nlohmann/json.hpp>
 #include "kernel/kernel_fixture.hpp"
 
@@ -31,23 +32,6 @@ constexpr std::uint32_t kMarkK = 30'000;      // ~20 full-size packets
 constexpr double kMarkKMs = kMarkK * 8.0 / kRate * 1000;
 constexpr auto kFlow = std::chrono::milliseconds(4000);
 constexpr double kWarmupSeconds = 0.5;  // slow start is not the steady state being judged
-
-// Queueing delay the flow saw: smoothed RTT minus the path's unloaded (minimum) RTT.
-std::vector<double> queueing_delay_ms(const FlowResult& flow) {
-  std::uint32_t base = UINT32_MAX;
-  for (const auto& s : flow.samples)
-    if (s.min_rtt_us) base = std::min(base, s.min_rtt_us);
-  std::vector<double> out;
-  for (const auto& s : flow.samples)
-    if (s.t >= kWarmupSeconds && s.rtt_us) out.push_back((s.rtt_us - std::min(s.rtt_us, base)) / 1000.0);
-  return out;
-}
-
-double percentile(std::vector<double> v, double p) {
-  if (v.empty()) return 0;
-  std::sort(v.begin(), v.end());
-  return v[static_cast<std::size_t>(p * static_cast<double>(v.size() - 1))];
-}
 
 // Relative size of each cwnd decrease between consecutive samples after warm-up.
 std::vector<double> cwnd_cuts(const FlowResult& flow) {
@@ -84,7 +68,7 @@ class EcnTestbed : public KernelTest {
     Measured m{run_bulk_flow(conn, {kFlow, std::chrono::microseconds(10000)}), {}, 0, 0, {}};
     m.marker = path.marker_stats();
     if (!plugin.empty()) m.counters = cli_json({"status", plugin})["counters"];
-    auto q = queueing_delay_ms(m.flow);
+    auto q = queueing_delay_ms(m.flow, kWarmupSeconds);
     m.p50_ms = percentile(q, 0.5);
     m.p95_ms = percentile(q, 0.95);
     std::printf("%-10s K=%-6s goodput %.1f Mbit/s  queueing delay p50 %.2f p95 %.2f ms  CE-marked %lu of %lu  "

@@ -87,6 +87,7 @@ TEST_F(Swap, UnderLoadFailsNoConnectionAndKeepsOpenOnesOnTheOldImplementation) {
   EXPECT_GT(stats.completed, 10u * (kSwaps + 1));
   RecordProperty("connections_attempted", static_cast<int>(stats.attempted));
   RecordProperty("connections_failed", static_cast<int>(stats.failed()));
+  RecordProperty("setsockopt_refused_in_swap_gaps", static_cast<int>(stats.failed_setup));
 
   // The churn's server ends close a moment after their clients: wait for generation 1 to hold
   // only the long-lived connections again.

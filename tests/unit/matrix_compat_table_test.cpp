@@ -129,6 +129,23 @@ TEST(MatrixCompatTable, MarkdownSaysHowItWasMadeAndHasOneColumnPerKernel) {
             std::string::npos)
       << md;
   EXPECT_NE(md.find("| 5.10 | 5.10.0 | 1 / 0 / 0 |"), std::string::npos) << md;
+  EXPECT_EQ(md.find("Figures the tests measured"), std::string::npos) << "no test recorded a figure";
+}
+
+TEST(MatrixCompatTable, FiguresTestsRecordedGetATablePerTestWithAColumnPerKernelThatHasThem) {
+  TestOutcome native61{"NativeDctcp.Agrees", "passed", "", {{"goodput_mbps", "9.54 / 9.55"}, {"end_alpha", "227 / 188"}}};
+  TestOutcome native612{"NativeDctcp.Agrees", "failed", "x", {{"goodput_mbps", "9.1 / 9.6"}}};
+  TestOutcome skipped{"NativeDctcp.Agrees", "skipped", "no native dctcp"};
+  std::vector<GuestResult> gs = {guest("6.1", probe(false, true), {native61}),
+                                 guest("6.12", probe(true, true), {native612}),
+                                 guest("6.18 (host)", probe(true, true), {skipped})};
+  std::string md = render_markdown(compat_table(gs, {kLoads}), gs, "cmd", "2026-11-22");
+  EXPECT_NE(md.find("## Figures the tests measured"), std::string::npos) << md;
+  EXPECT_NE(md.find("### NativeDctcp.Agrees\n\n| figure | 6.1 | 6.12 (failed) |\n|---|---|---|\n"), std::string::npos)
+      << md;
+  // Rows in the order the first kernel recorded them (std::map: by name), "-" where one lacks it.
+  EXPECT_NE(md.find("| end_alpha | 227 / 188 | - |\n| goodput_mbps | 9.54 / 9.55 | 9.1 / 9.6 |"), std::string::npos)
+      << md;
 }
 
 }  // namespace

@@ -176,6 +176,20 @@ TEST(MatrixResults, SkipMessagesSpanLinesAndMayBeEmpty) {
   EXPECT_EQ(m.count("A.Three"), 0u);
 }
 
+TEST(MatrixResults, FiguresATestRecordedAreKeptAsTextAndGtestsOwnMembersAreNot) {
+  const json gtest = json::parse(R"({"testsuites": [{"name": "Swap", "testsuite": [
+    {"name": "UnderLoad", "file": "swap_test.cpp", "line": 40, "status": "RUN", "result": "COMPLETED",
+     "timestamp": "2026-11-22T03:00:00Z", "time": "11.5s", "classname": "Swap",
+     "connections_attempted": "7296", "connections_failed": 0}]}]})");
+  auto tests = tests_from_gtest_json(gtest);
+  ASSERT_EQ(tests.size(), 1u);
+  EXPECT_EQ(tests[0].properties,
+            (std::map<std::string, std::string>{{"connections_attempted", "7296"}, {"connections_failed", "0"}}));
+  GuestResult r;
+  r.tests = tests;
+  EXPECT_EQ(guest_result_from_json(to_json(r)).tests[0].properties, tests[0].properties);
+}
+
 TEST(MatrixResults, JsonRoundTrip) {
   GuestResult r = parse_serial_log(serial_log());
   r.guest = "6.1";

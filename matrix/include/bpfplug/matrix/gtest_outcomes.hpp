@@ -14,6 +14,8 @@ struct TestOutcome {
   std::string name;     // "Suite.Test", then ` VALUE` for value-parameterised tests: `... "reno"`
   std::string status;   // passed | failed | skipped
   std::string message;  // failure text, or the GTEST_SKIP message
+  // What the test recorded with RecordProperty (figures it measured), as text.
+  std::map<std::string, std::string> properties = {};
 };
 
 // Pure: gtest's --gtest_output=json document as outcomes (tests filtered out are left out).

@@ -1,0 +1,132 @@
+// bpf_dctcp next to the kernel's own dctcp (tcp_dctcp.ko) on the same ECN-marking bottleneck,
+// where the kernel has that module: in the kernel matrix's 6.1 and 6.12 guests (this host's
+// kernel has no dctcp, and 5.10 cannot run bpf_dctcp: docs/compatibility.md). Both ends of each
+// connection run the algorithm under test, so the receiver's CE state machine is compared too.
+//
+// The guests emulate their CPU (qemu TCG), so the path is slow enough for them: 10 Mbit/s, K =
+// 15 kB (12 ms of queue), a 200 kB drop-tail buffer. The algorithms alternate (bpf, native,
+// bpf, native) so that whatever slows the emulator down hits both alike. What is compared, and
+// recorded as test properties that the matrix copies into docs/compatibility.md:
+// - goodput (its ratio must be within 10 %),
+// - the share of packets the bottleneck CE-marked (how far above K each keeps the queue),
+// - the median queueing delay (RTT samples minus the unloaded RTT),
+// - alpha at the end of each flow (native: TCP_CC_INFO; bpf: the plugin's stat_last_alpha).
+// Tolerances are wide enough for TCG's timer noise and tight enough that a different
+// reaction (Reno halving, alpha stuck at 0 or 1024, no receiver-side CE echo) fails them.
+#include <cmath>
+#include <cstdio>
+
+#include "bpfplug/testbed/bottleneck_path.hpp"
+#include "bpfplug/testbed/bulk_flow.hpp"
+#include "bpfplug/testbed/flow_metrics.hpp"
+#include "kernel/kernel_fixture.hpp"
+
+namespace bpfplug::test {
+namespace {
+
+using namespace bpfplug::testbed;
+
+constexpr std::uint64_t kRate = 10'000'000;
+constexpr std::uint32_t kBuffer = 200'000;  // 160 ms at 10 Mbit/s
+constexpr std::uint32_t kMarkK = 15'000;    // 12 ms at 10 Mbit/s
+constexpr auto kFlow = std::chrono::milliseconds(5000);
+constexpr double kWarmupSeconds = 1.0;
+constexpr int kRounds = 2;
+
+// What one algorithm did over all its rounds.
+struct Side {
+  std::uint64_t bytes = 0;
+  double seconds = 0;
+  std::uint64_t packets = 0;
+  std::uint64_t marked = 0;
+  std::vector<double> delay_ms;
+  std::vector<double> end_alpha;
+  bool intact = true;
+  std::uint64_t ece_echoed = 0;
+
+  double goodput_mbps() const { return seconds > 0 ? bytes * 8.0 / seconds / 1e6 : 0; }
+  double marked_pct() const { return packets ? 100.0 * marked / packets : 0; }
+  double mean_alpha() const {
+    double sum = 0;
+    for (double a : end_alpha) sum += a;
+    return end_alpha.empty() ? 0 : sum / end_alpha.size();
+  }
+};
+
+std::string fixed(double v, int digits) {
+  char buf[32];
+  std::snprintf(buf, sizeof buf, "%.*f", digits, v);
+  return buf;
+}
+
+class NativeDctcp : public KernelTest {
+ protected:
+  void run_round(const std::string& cc, Side& side) {
+    BottleneckPath path(id_, PathConfig{kRate, kBuffer, kMarkK, 0.0});
+    TcpConnection conn({&path.sender(), cc}, {&path.receiver(), cc}, BottleneckPath::receiver_addr);
+    ASSERT_EQ(conn.client_cc(), cc);
+    ASSERT_TRUE(conn.client_ecn_negotiated()) << cc << " should have negotiated ECN";
+    auto flow = run_bulk_flow(conn, {kFlow, std::chrono::microseconds(10000)});
+    // Alpha before the connection closes (closing runs a last, unmarked window).
+    if (cc == "dctcp") {
+      auto alpha = native_dctcp_alpha(conn.client_fd());
+      ASSERT_TRUE(alpha.has_value()) << "TCP_CC_INFO of a dctcp socket";
+      side.end_alpha.push_back(*alpha);
+    } else {
+      side.end_alpha.push_back(cli_json({"status", "dctcp"})["counters"]["stat_last_alpha"].get<double>());
+    }
+    auto marker = path.marker_stats();
+    side.bytes += flow.bytes_received;
+    side.seconds += flow.seconds;
+    side.packets += marker.packets;
+    side.marked += marker.marked;
+    side.intact = side.intact && flow.data_intact;
+    if (!flow.samples.empty()) side.ece_echoed += flow.samples.back().delivered_ce;
+    auto delay = queueing_delay_ms(flow, kWarmupSeconds);
+    side.delay_ms.insert(side.delay_ms.end(), delay.begin(), delay.end());
+    std::printf("%-9s goodput %.2f Mbit/s  queueing delay p50 %.1f ms  CE-marked %lu of %lu  end alpha %.0f\n",
+                cc.c_str(), flow.goodput_bps() / 1e6, percentile(delay, 0.5), marker.marked, marker.packets,
+                side.end_alpha.back());
+  }
+};
+
+TEST_F(NativeDctcp, BpfDctcpAgreesWithTheKernelsDctcp) {
+  if (!available("dctcp"))
+    GTEST_SKIP() << "this kernel has no native dctcp to compare with (tcp_dctcp not built in or loaded); "
+                    "the kernel matrix runs this in its 6.1 and 6.12 guests";
+  REQUIRE_NAME_FREE("bpf_dctcp");  // also skips where bpf_dctcp cannot run (5.10), saying why
+  ASSERT_EQ(cli({"load", "dctcp"}).exit_code, 0);
+
+  Side bpf, native;
+  for (int round = 0; round < kRounds; ++round) {
+    ASSERT_NO_FATAL_FAILURE(run_round("bpf_dctcp", bpf));
+    ASSERT_NO_FATAL_FAILURE(run_round("dctcp", native));
+  }
+
+  double bpf_p50 = percentile(bpf.delay_ms, 0.5), native_p50 = percentile(native.delay_ms, 0.5);
+  std::printf("over %d rounds: goodput bpf %.2f native %.2f Mbit/s; CE-marked bpf %.1f %% native %.1f %%; "
+              "delay p50 bpf %.1f native %.1f ms; end alpha bpf %.0f native %.0f\n",
+              kRounds, bpf.goodput_mbps(), native.goodput_mbps(), bpf.marked_pct(), native.marked_pct(), bpf_p50,
+              native_p50, bpf.mean_alpha(), native.mean_alpha());
+  RecordProperty("path", "10 Mbit/s, K 15 kB, buffer 200 kB, " + std::to_string(kRounds) + " x 5 s per algorithm");
+  RecordProperty("goodput_mbps", fixed(bpf.goodput_mbps(), 2) + " / " + fixed(native.goodput_mbps(), 2));
+  RecordProperty("ce_marked_pct", fixed(bpf.marked_pct(), 1) + " / " + fixed(native.marked_pct(), 1));
+  RecordProperty("queueing_delay_p50_ms", fixed(bpf_p50, 1) + " / " + fixed(native_p50, 1));
+  RecordProperty("end_alpha", fixed(bpf.mean_alpha(), 0) + " / " + fixed(native.mean_alpha(), 0));
+
+  for (const Side* side : {&bpf, &native}) {
+    EXPECT_TRUE(side->intact);
+    EXPECT_GT(side->marked, 0u) << "the bottleneck never marked";
+    EXPECT_GT(side->ece_echoed, 0u) << "CE marks never came back as ECE";
+    EXPECT_GT(side->mean_alpha(), 0) << "alpha stayed 0 under marking";
+  }
+  EXPECT_NEAR(bpf.goodput_mbps() / native.goodput_mbps(), 1.0, 0.10) << "goodput";
+  EXPECT_NEAR(bpf.marked_pct(), native.marked_pct(), std::max(5.0, 0.35 * native.marked_pct()))
+      << "share of packets marked: how far above K each keeps the queue";
+  EXPECT_NEAR(bpf_p50, native_p50, std::max(3.0, 0.35 * native_p50)) << "median queueing delay (ms)";
+  EXPECT_NEAR(bpf.mean_alpha(), native.mean_alpha(), std::max(80.0, 0.5 * native.mean_alpha()))
+      << "alpha at the end of the flows (1/1024)";
+}
+
+}  // namespace
+}  // namespace bpfplug::test
