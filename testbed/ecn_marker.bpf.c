@@ -29,6 +29,7 @@ __u64 stat_packets = 0;
 __u64 stat_marked = 0;
 __u64 stat_dropped = 0;
 __u64 stat_max_backlog = 0;
+__u64 stat_backlog_sum = 0; /* bytes queued ahead of each packet, summed: the mean queue */
 
 struct virtual_queue {
 	struct bpf_spin_lock lock;
@@ -80,6 +81,8 @@ int ecn_marker(struct __sk_buff *skb)
 	if (!q)
 		return TC_ACT_OK;
 	__u64 backlog = vq_enqueue(q, skb->len);
+	/* What this packet waits behind: its queueing delay is that over the rate. */
+	__sync_fetch_and_add(&stat_backlog_sum, backlog - skb->len);
 	if (backlog > stat_max_backlog)
 		stat_max_backlog = backlog; /* racy maximum; a statistic, not a control input */
 	if (backlog > k_bytes) {

@@ -84,7 +84,7 @@ BottleneckPath::~BottleneckPath() = default;  // the namespaces go, and with the
 
 MarkerStats BottleneckPath::marker_stats() const {
   const auto* bss = marker_->skel->bss;
-  return {bss->stat_packets, bss->stat_marked, bss->stat_dropped, bss->stat_max_backlog};
+  return {bss->stat_packets, bss->stat_marked, bss->stat_dropped, bss->stat_max_backlog, bss->stat_backlog_sum};
 }
 
 }  // namespace bpfplug::testbed

@@ -9,10 +9,13 @@
 // recorded as test properties that the matrix copies into docs/compatibility.md:
 // - goodput (its ratio must be within 10 %),
 // - the share of packets the bottleneck CE-marked (how far above K each keeps the queue),
-// - the median queueing delay (RTT samples minus the unloaded RTT),
+// - the mean queue at the bottleneck (the marker's virtual queue, in ms at the rate),
+// - the median RTT-based queueing delay (RTT samples minus the unloaded RTT; it also holds the
+//   endpoints' processing time, which the emulated CPU inflates for BPF programs),
 // - alpha at the end of each flow (native: TCP_CC_INFO; bpf: the plugin's stat_last_alpha).
 // Tolerances are wide enough for TCG's timer noise and tight enough that a different
 // reaction (Reno halving, alpha stuck at 0 or 1024, no receiver-side CE echo) fails them.
+#include <algorithm>
 #include <cmath>
 #include <cstdio>
 
@@ -39,13 +42,16 @@ struct Side {
   double seconds = 0;
   std::uint64_t packets = 0;
   std::uint64_t marked = 0;
+  std::uint64_t backlog_sum = 0;
   std::vector<double> delay_ms;
   std::vector<double> end_alpha;
   bool intact = true;
   std::uint64_t ece_echoed = 0;
+  std::uint32_t max_cwnd = 0;  // segments, over all samples
 
   double goodput_mbps() const { return seconds > 0 ? bytes * 8.0 / seconds / 1e6 : 0; }
   double marked_pct() const { return packets ? 100.0 * marked / packets : 0; }
+  double bottleneck_queue_ms() const { return MarkerStats{packets, marked, 0, 0, backlog_sum}.mean_queueing_delay_ms(kRate); }
   double mean_alpha() const {
     double sum = 0;
     for (double a : end_alpha) sum += a;
@@ -80,13 +86,18 @@ class NativeDctcp : public KernelTest {
     side.seconds += flow.seconds;
     side.packets += marker.packets;
     side.marked += marker.marked;
+    side.backlog_sum += marker.backlog_sum_bytes;
     side.intact = side.intact && flow.data_intact;
     if (!flow.samples.empty()) side.ece_echoed += flow.samples.back().delivered_ce;
+    std::uint32_t max_cwnd = 0;
+    for (const auto& sample : flow.samples) max_cwnd = std::max(max_cwnd, sample.cwnd);
+    side.max_cwnd = std::max(side.max_cwnd, max_cwnd);
     auto delay = queueing_delay_ms(flow, kWarmupSeconds);
     side.delay_ms.insert(side.delay_ms.end(), delay.begin(), delay.end());
-    std::printf("%-9s goodput %.2f Mbit/s  queueing delay p50 %.1f ms  CE-marked %lu of %lu  end alpha %.0f\n",
-                cc.c_str(), flow.goodput_bps() / 1e6, percentile(delay, 0.5), marker.marked, marker.packets,
-                side.end_alpha.back());
+    std::printf("%-9s goodput %.2f Mbit/s  bottleneck queue %.1f ms  RTT-based queueing delay p50 %.1f ms  CE-marked %lu of %lu  end alpha %.0f  max cwnd %u\n",
+                cc.c_str(), flow.goodput_bps() / 1e6, marker.mean_queueing_delay_ms(kRate), percentile(delay, 0.5),
+                marker.marked, marker.packets,
+                side.end_alpha.back(), max_cwnd);
   }
 };
 
@@ -105,13 +116,18 @@ TEST_F(NativeDctcp, BpfDctcpAgreesWithTheKernelsDctcp) {
 
   double bpf_p50 = percentile(bpf.delay_ms, 0.5), native_p50 = percentile(native.delay_ms, 0.5);
   std::printf("over %d rounds: goodput bpf %.2f native %.2f Mbit/s; CE-marked bpf %.1f %% native %.1f %%; "
-              "delay p50 bpf %.1f native %.1f ms; end alpha bpf %.0f native %.0f\n",
-              kRounds, bpf.goodput_mbps(), native.goodput_mbps(), bpf.marked_pct(), native.marked_pct(), bpf_p50,
-              native_p50, bpf.mean_alpha(), native.mean_alpha());
+              "bottleneck queue bpf %.1f native %.1f ms; RTT-based delay p50 bpf %.1f native %.1f ms; "
+              "end alpha bpf %.0f native %.0f; max cwnd bpf %u native %u\n",
+              kRounds, bpf.goodput_mbps(), native.goodput_mbps(), bpf.marked_pct(), native.marked_pct(),
+              bpf.bottleneck_queue_ms(), native.bottleneck_queue_ms(), bpf_p50, native_p50, bpf.mean_alpha(),
+              native.mean_alpha(), bpf.max_cwnd, native.max_cwnd);
   RecordProperty("path", "10 Mbit/s, K 15 kB, buffer 200 kB, " + std::to_string(kRounds) + " x 5 s per algorithm");
   RecordProperty("goodput_mbps", fixed(bpf.goodput_mbps(), 2) + " / " + fixed(native.goodput_mbps(), 2));
   RecordProperty("ce_marked_pct", fixed(bpf.marked_pct(), 1) + " / " + fixed(native.marked_pct(), 1));
-  RecordProperty("queueing_delay_p50_ms", fixed(bpf_p50, 1) + " / " + fixed(native_p50, 1));
+  RecordProperty("bottleneck_queue_mean_ms", fixed(bpf.bottleneck_queue_ms(), 1) + " / " +
+                                                fixed(native.bottleneck_queue_ms(), 1));
+  RecordProperty("rtt_queueing_delay_p50_ms", fixed(bpf_p50, 1) + " / " + fixed(native_p50, 1));
+  RecordProperty("max_cwnd_segments", std::to_string(bpf.max_cwnd) + " / " + std::to_string(native.max_cwnd));
   RecordProperty("end_alpha", fixed(bpf.mean_alpha(), 0) + " / " + fixed(native.mean_alpha(), 0));
 
   for (const Side* side : {&bpf, &native}) {
@@ -119,11 +135,19 @@ TEST_F(NativeDctcp, BpfDctcpAgreesWithTheKernelsDctcp) {
     EXPECT_GT(side->marked, 0u) << "the bottleneck never marked";
     EXPECT_GT(side->ece_echoed, 0u) << "CE marks never came back as ECE";
     EXPECT_GT(side->mean_alpha(), 0) << "alpha stayed 0 under marking";
+    // The path holds ~140 segments (BDP + buffer); the open "garbage ssthresh" issue in
+    // docs/algorithms.md shows as a cwnd of ~10^8.
+    EXPECT_LT(side->max_cwnd, 1000u) << "cwnd far beyond what the path can hold";
   }
   EXPECT_NEAR(bpf.goodput_mbps() / native.goodput_mbps(), 1.0, 0.10) << "goodput";
   EXPECT_NEAR(bpf.marked_pct(), native.marked_pct(), std::max(5.0, 0.35 * native.marked_pct()))
       << "share of packets marked: how far above K each keeps the queue";
-  EXPECT_NEAR(bpf_p50, native_p50, std::max(3.0, 0.35 * native_p50)) << "median queueing delay (ms)";
+  EXPECT_NEAR(bpf.bottleneck_queue_ms(), native.bottleneck_queue_ms(),
+              std::max(2.0, 0.35 * native.bottleneck_queue_ms()))
+      << "mean queue at the bottleneck (ms)";
+  // RTT samples also hold the endpoints' processing time: under TCG the BPF programs' run time
+  // shows there (bpf_dctcp measured 1-6 ms above native). Only a gross difference fails.
+  EXPECT_NEAR(bpf_p50, native_p50, std::max(10.0, native_p50)) << "RTT-based median queueing delay (ms)";
   EXPECT_NEAR(bpf.mean_alpha(), native.mean_alpha(), std::max(80.0, 0.5 * native.mean_alpha()))
       << "alpha at the end of the flows (1/1024)";
 }

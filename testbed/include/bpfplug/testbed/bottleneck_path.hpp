@@ -28,6 +28,13 @@ struct MarkerStats {
   std::uint64_t marked = 0;
   std::uint64_t dropped = 0;
   std::uint64_t max_backlog_bytes = 0;
+  std::uint64_t backlog_sum_bytes = 0;  // bytes queued ahead of each packet, summed (marking on)
+
+  // The mean time a packet waited at the bottleneck, from the marker's virtual queue: what the
+  // path itself added, without the endpoints' processing that RTT samples also contain.
+  double mean_queueing_delay_ms(std::uint64_t rate_bps) const {
+    return packets && rate_bps ? backlog_sum_bytes * 8.0 / rate_bps / packets * 1000 : 0;
+  }
 };
 
 class BottleneckPath {
