@@ -1,7 +1,5 @@
 #include "bpfplug/testbed/connection_churn.hpp"
 
-#include "bpfplug/testbed/bulk_flow.hpp"
-
 #include <arpa/inet.h>
 #include <netinet/in.h>
 #include <netinet/tcp.h>
@@ -11,6 +9,8 @@
 #include <cerrno>
 #include <cstring>
 #include <stdexcept>
+
+#include "bpfplug/testbed/bulk_flow.hpp"
 
 namespace bpfplug::testbed {
 namespace {
@@ -96,7 +96,7 @@ ChurnStats ConnectionChurn::stop() {
 }
 
 void ConnectionChurn::note_error(std::uint64_t ChurnStats::*counter, const std::string& what, int fd) {
-  std::string message = what + ": " + std::strerror(errno);
+  std::string message = what + ": " + std::strerror(errno);  // before getsockopt may change errno
   if (fd >= 0) message += " [" + describe_tcp_socket(fd) + "]";
   std::lock_guard lock(mutex_);
   if (counter) ++(stats_.*counter);
@@ -143,10 +143,11 @@ void ConnectionChurn::run_client() {
     }
     char reply = 0;
     if (!send_all(fd.get(), request.data(), request.size()) || !recv_all(fd.get(), &reply, 1) || reply != kReply) {
-      note_error(&ChurnStats::failed_data,
-                 "request/reply (connection " + std::to_string(n + 1) + ", server accepted " +
-                     std::to_string(accepted_.load()) + ", listener: " + describe_tcp_socket(listener_.get()) + ")",
-                 fd.get());
+      int err = errno;  // describing the listener below may change errno
+      std::string what = "request/reply (connection " + std::to_string(n + 1) + ", server accepted " +
+                         std::to_string(accepted_.load()) + ", listener: " + describe_tcp_socket(listener_.get()) + ")";
+      errno = err;
+      note_error(&ChurnStats::failed_data, what, fd.get());
       continue;
     }
     ++completed_;

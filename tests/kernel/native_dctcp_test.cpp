@@ -10,8 +10,8 @@
 // - goodput (its ratio must be within 10 %),
 // - the share of packets the bottleneck CE-marked (how far above K each keeps the queue),
 // - the mean queue at the bottleneck (the marker's virtual queue, in ms at the rate),
-// - the median RTT-based queueing delay (RTT samples minus the unloaded RTT; it also holds the
-//   endpoints' processing time, which the emulated CPU inflates for BPF programs),
+// - the median RTT-based queueing delay (RTT samples minus the unloaded RTT), recorded only: it
+//   also holds the endpoints' processing time, which depends on how the emulator is scheduled,
 // - alpha at the end of each flow (native: TCP_CC_INFO; bpf: the plugin's stat_last_alpha).
 // Tolerances are wide enough for TCG's timer noise and tight enough that a different
 // reaction (Reno halving, alpha stuck at 0 or 1024, no receiver-side CE echo) fails them.
@@ -145,9 +145,10 @@ TEST_F(NativeDctcp, BpfDctcpAgreesWithTheKernelsDctcp) {
   EXPECT_NEAR(bpf.bottleneck_queue_ms(), native.bottleneck_queue_ms(),
               std::max(2.0, 0.35 * native.bottleneck_queue_ms()))
       << "mean queue at the bottleneck (ms)";
-  // RTT samples also hold the endpoints' processing time: under TCG the BPF programs' run time
-  // shows there (bpf_dctcp measured 1-6 ms above native). Only a gross difference fails.
-  EXPECT_NEAR(bpf_p50, native_p50, std::max(10.0, native_p50)) << "RTT-based median queueing delay (ms)";
+  // The RTT-based delay is recorded, not asserted: RTT samples also hold the endpoints'
+  // processing, which under TCG depends on how the emulator is scheduled (with a second guest
+  // beside it, one round of either algorithm measured 29-34 ms while the bottleneck queue,
+  // asserted above, stayed at 9-10 ms for both).
   EXPECT_NEAR(bpf.mean_alpha(), native.mean_alpha(), std::max(80.0, 0.5 * native.mean_alpha()))
       << "alpha at the end of the flows (1/1024)";
 }
