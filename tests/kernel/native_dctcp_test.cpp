@@ -16,7 +16,6 @@
 // Tolerances are wide enough for TCG's timer noise and tight enough that a different
 // reaction (Reno halving, alpha stuck at 0 or 1024, no receiver-side CE echo) fails them.
 #include <algorithm>
-#include <cmath>
 #include <cstdio>
 
 #include "bpfplug/testbed/bottleneck_path.hpp"

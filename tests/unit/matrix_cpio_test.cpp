@@ -8,6 +8,7 @@
 
 #include "bpfplug/matrix/cpio.hpp"
 #include "bpfplug/matrix/error.hpp"
+#include "test_files.hpp"
 
 namespace fs = std::filesystem;
 
@@ -16,13 +17,6 @@ namespace {
 
 class MatrixCpio : public ::testing::Test {
  protected:
-  void SetUp() override {
-    std::string tmpl = (fs::temp_directory_path() / "matrix-cpio-XXXXXX").string();
-    ASSERT_NE(mkdtemp(tmpl.data()), nullptr);
-    dir_ = tmpl;
-  }
-  void TearDown() override { fs::remove_all(dir_); }
-
   // Extracts `archive` with `cpio -idm` into dir_/out; false when cpio is not installed.
   bool extract(const fs::path& archive) {
     if (std::system("command -v cpio >/dev/null") != 0) return false;
@@ -32,14 +26,10 @@ class MatrixCpio : public ::testing::Test {
     return true;
   }
 
-  static std::string read(const fs::path& p) {
-    std::ifstream in(p, std::ios::binary);
-    std::ostringstream s;
-    s << in.rdbuf();
-    return s.str();
-  }
+  static std::string read(const fs::path& p) { return test::read_file(p); }
 
-  fs::path dir_;
+  test::TempDir tmp_;
+  fs::path dir_ = tmp_.path();
 };
 
 TEST_F(MatrixCpio, ArchiveExtractsToTheSameTree) {

@@ -10,6 +10,7 @@
 #include "bpfplug/matrix/error.hpp"
 #include "bpfplug/matrix/initramfs.hpp"
 #include "bpfplug/matrix/ldd.hpp"
+#include "test_files.hpp"
 
 namespace fs = std::filesystem;
 
@@ -19,9 +20,6 @@ namespace {
 class MatrixInitramfs : public ::testing::Test {
  protected:
   void SetUp() override {
-    std::string tmpl = (fs::temp_directory_path() / "matrix-initramfs-XXXXXX").string();
-    ASSERT_NE(mkdtemp(tmpl.data()), nullptr);
-    dir_ = tmpl;
     if (std::system("command -v cpio >/dev/null && command -v zstd >/dev/null") != 0)
       GTEST_SKIP() << "needs cpio and zstd (apt-get install cpio zstd)";
 
@@ -42,16 +40,11 @@ class MatrixInitramfs : public ::testing::Test {
     std::ofstream(busybox_) << "#!/bin/sh\necho sh; echo mount; echo env; echo insmod\n";
     fs::permissions(busybox_, fs::perms::owner_all);
   }
-  void TearDown() override { fs::remove_all(dir_); }
+  static std::string read(const fs::path& p) { return test::read_file(p); }
 
-  static std::string read(const fs::path& p) {
-    std::ifstream in(p, std::ios::binary);
-    std::ostringstream s;
-    s << in.rdbuf();
-    return s.str();
-  }
-
-  fs::path dir_, kernel_, busybox_;
+  test::TempDir tmp_;
+  fs::path dir_ = tmp_.path();
+  fs::path kernel_, busybox_;
 };
 
 TEST_F(MatrixInitramfs, HoldsEverythingTheGuestRunNeeds) {
