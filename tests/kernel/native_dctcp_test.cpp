@@ -103,7 +103,7 @@ class NativeDctcp : public KernelTest {
 TEST_F(NativeDctcp, BpfDctcpAgreesWithTheKernelsDctcp) {
   if (!available("dctcp"))
     GTEST_SKIP() << "this kernel has no native dctcp to compare with (tcp_dctcp not built in or loaded); "
-                    "the kernel matrix runs this in its 6.1 and 6.12 guests";
+                    "run it in the matrix's 6.1 or 6.12 guest (command in scripts/matrix.sh)";
   REQUIRE_NAME_FREE("bpf_dctcp");  // also skips where bpf_dctcp cannot run (5.10), saying why
   ASSERT_EQ(cli({"load", "dctcp"}).exit_code, 0);
 
