@@ -27,6 +27,9 @@ TcpSample sample_tcp_info(int fd, double t) {
   s.ca_state = info.tcpi_ca_state;
   s.delivery_rate_bps = info.tcpi_delivery_rate * 8;
   s.bytes_acked = info.tcpi_bytes_acked;
+  s.busy_us = info.tcpi_busy_time;
+  s.rwnd_limited_us = info.tcpi_rwnd_limited;
+  s.sndbuf_limited_us = info.tcpi_sndbuf_limited;
   return s;
 }
 

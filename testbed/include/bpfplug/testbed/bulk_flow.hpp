@@ -23,6 +23,11 @@ struct TcpSample {
   std::uint8_t ca_state = 0;
   std::uint64_t delivery_rate_bps = 0;
   std::uint64_t bytes_acked = 0;
+  // What limited sending so far (Linux >= 4.10, tcp_chrono): time with data in flight, and
+  // the parts of it the receive window or the send buffer held the sender back.
+  std::uint64_t busy_us = 0;
+  std::uint64_t rwnd_limited_us = 0;
+  std::uint64_t sndbuf_limited_us = 0;
 };
 
 TcpSample sample_tcp_info(int fd, double t);
