@@ -3,8 +3,8 @@
 // kernel has no dctcp, and 5.10 cannot run bpf_dctcp: docs/compatibility.md). Both ends of each
 // connection run the algorithm under test, so the receiver's CE state machine is compared too.
 //
-// The guests emulate their CPU (qemu TCG), so the path is slow enough for them: 10 Mbit/s, K =
-// 15 kB (12 ms of queue), a 200 kB drop-tail buffer. The algorithms alternate (bpf, native,
+// The guests emulate their CPU (qemu TCG), so the path is slow enough for them: 5 Mbit/s, K =
+// 15 kB (24 ms of queue), a 200 kB drop-tail buffer. The algorithms alternate (bpf, native,
 // bpf, native) so that whatever slows the emulator down hits both alike. What is compared, and
 // recorded as test properties that the matrix copies into docs/compatibility.md:
 // - goodput (its ratio must be within 10 %),
@@ -16,12 +16,15 @@
 // Tolerances are wide enough for TCG's timer noise and tight enough that a different
 // reaction (Reno halving, alpha stuck at 0 or 1024, no receiver-side CE echo) fails them.
 //
-// A round counts only if the flow kept the bottleneck busy (goodput >= 85 % of the rate): only
-// then does the algorithm, not the emulator, decide the queue. Under TCG an endpoint now and
-// then cannot keep up (one CI run's native rounds never built a queue: 5.4 % marked, alpha 0,
-// RTT-based delay 64 ms); such a round is run again, up to kAttempts times, and reported as
-// not counted (with how long the receive window and the send buffer held the sender back). An
-// algorithm that cannot fill the pipe in any attempt fails the test.
+// A round counts only if the flow kept the bottleneck busy (goodput >= 90 % of the rate; the
+// headers cap it at ~95.6 %): only then does the algorithm, not the emulator, decide the queue.
+// Under TCG the emulated CPU sometimes cannot forward even 10 Mbit/s: packets then wait in the
+// namespaces' backlogs before the shaper, unmarked (one CI run at 10 Mbit/s, beside another
+// guest: goodput 8.97 Mbit/s, bottleneck queue 4 ms, RTT-based delay 80 ms, 1 % marked, alpha
+// 0, while the rounds that kept up had 9.5 Mbit/s, 9-10 ms, 20-27 % and alpha 100-250). Hence
+// 5 Mbit/s, and such a round is run again, up to kAttempts times, and reported as not counted
+// (with how long the receive window and the send buffer held the sender back). An algorithm
+// that cannot fill the pipe in any attempt fails the test.
 #include <algorithm>
 #include <cstdio>
 
@@ -35,14 +38,14 @@ namespace {
 
 using namespace bpfplug::testbed;
 
-constexpr std::uint64_t kRate = 10'000'000;
-constexpr std::uint32_t kBuffer = 200'000;  // 160 ms at 10 Mbit/s
-constexpr std::uint32_t kMarkK = 15'000;    // 12 ms at 10 Mbit/s
+constexpr std::uint64_t kRate = 5'000'000;
+constexpr std::uint32_t kBuffer = 200'000;  // 320 ms at 5 Mbit/s
+constexpr std::uint32_t kMarkK = 15'000;    // 24 ms at 5 Mbit/s
 constexpr auto kFlow = std::chrono::milliseconds(5000);
 constexpr double kWarmupSeconds = 1.0;
 constexpr int kRounds = 2;
 constexpr int kAttempts = 3;        // per counted round
-constexpr double kSaturated = 0.85;  // goodput / rate for a round to count
+constexpr double kSaturated = 0.90;  // goodput / rate for a round to count (at most ~0.956: headers)
 
 // What one algorithm did over all its rounds.
 struct Side {
@@ -163,7 +166,7 @@ TEST_F(NativeDctcp, BpfDctcpAgreesWithTheKernelsDctcp) {
               kRounds, bpf.goodput_mbps(), native.goodput_mbps(), bpf.marked_pct(), native.marked_pct(),
               bpf.bottleneck_queue_ms(), native.bottleneck_queue_ms(), bpf_p50, native_p50, bpf.mean_alpha(),
               native.mean_alpha(), bpf.max_cwnd, native.max_cwnd);
-  RecordProperty("path", "10 Mbit/s, K 15 kB, buffer 200 kB, " + std::to_string(kRounds) + " x 5 s per algorithm");
+  RecordProperty("path", "5 Mbit/s, K 15 kB, buffer 200 kB, " + std::to_string(kRounds) + " x 5 s per algorithm");
   RecordProperty("goodput_mbps", fixed(bpf.goodput_mbps(), 2) + " / " + fixed(native.goodput_mbps(), 2));
   RecordProperty("ce_marked_pct", fixed(bpf.marked_pct(), 1) + " / " + fixed(native.marked_pct(), 1));
   RecordProperty("bottleneck_queue_mean_ms", fixed(bpf.bottleneck_queue_ms(), 1) + " / " +
