@@ -80,6 +80,9 @@ InitramfsSpec initramfs_spec(const GuestRunOptions& o) {
   return spec;
 }
 
+// One progress line in one write: guests run side by side and share the terminal.
+void say(std::ostream& progress, const std::string& line) { progress << (line + '\n') << std::flush; }
+
 }  // namespace
 
 const std::vector<std::string>& default_guest_modules() {
@@ -100,10 +103,10 @@ GuestResult run_guest(const GuestRunOptions& o, std::ostream& progress) {
   fs::path initrd = work.path() / "initramfs.cpio";
   InitramfsSpec spec = initramfs_spec(o);
   InitramfsReport built = build_initramfs(spec, work.path(), initrd);
-  progress << "initramfs: " << built.entries << " entries, " << built.bytes / (1024 * 1024) << " MiB, kernel "
-           << built.release << '\n';
+  say(progress, "initramfs: " + std::to_string(built.entries) + " entries, " +
+                     std::to_string(built.bytes / (1024 * 1024)) + " MiB, kernel " + built.release);
   for (const auto& m : built.modules)
-    if (m.state == WantedModule::State::missing) progress << "note: " << m.name << " is not a module of " << built.release << '\n';
+    if (m.state == WantedModule::State::missing) say(progress, "note: " + m.name + " is not a module of " + built.release);
   if (!o.keep_initramfs.empty()) fs::copy_file(initrd, o.keep_initramfs, fs::copy_options::overwrite_existing);
 
   GuestBoot boot;
@@ -113,7 +116,8 @@ GuestResult run_guest(const GuestRunOptions& o, std::ostream& progress) {
   boot.timeout = o.timeout;
   boot.memory_mb = o.memory_mb;
   boot.cpu = o.cpu;
-  progress << "booting " << o.guest << " (timeout " << o.timeout.count() << " s), serial log " << o.log.string() << '\n';
+  say(progress, "booting " + o.guest + " (timeout " + std::to_string(o.timeout.count()) + " s), serial log " +
+                     o.log.string());
   BootOutcome outcome = boot_guest(boot);
 
   GuestResult result = parse_serial_log(read_file(o.log), o.command.empty());
@@ -148,7 +152,7 @@ GuestResult run_host(const HostRunOptions& o, std::ostream& progress) {
     work.emplace();
     gtest_json = work->path() / "results.json";
     std::ofstream(o.log, std::ios::trunc);
-    progress << "running " << o.test_binary.string() << " here, console output in " << o.log.string() << '\n';
+    say(progress, "running " + o.test_binary.string() + " here, console output in " + o.log.string());
     Bounded run = run_bounded({o.test_binary.string(), "--gtest_filter=" + o.filter, "--gtest_output=json:" + gtest_json.string()},
                               o.log, o.timeout);
     result.command_exit = run.exit_code;

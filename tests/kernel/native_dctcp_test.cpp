@@ -166,6 +166,7 @@ TEST_F(NativeDctcp, BpfDctcpAgreesWithTheKernelsDctcp) {
               kRounds, bpf.goodput_mbps(), native.goodput_mbps(), bpf.marked_pct(), native.marked_pct(),
               bpf.bottleneck_queue_ms(), native.bottleneck_queue_ms(), bpf_p50, native_p50, bpf.mean_alpha(),
               native.mean_alpha(), bpf.max_cwnd, native.max_cwnd);
+  RecordProperty("values", "bpf_dctcp / the kernel's dctcp");
   RecordProperty("path", "5 Mbit/s, K 15 kB, buffer 200 kB, " + std::to_string(kRounds) + " x 5 s per algorithm");
   RecordProperty("goodput_mbps", fixed(bpf.goodput_mbps(), 2) + " / " + fixed(native.goodput_mbps(), 2));
   RecordProperty("ce_marked_pct", fixed(bpf.marked_pct(), 1) + " / " + fixed(native.marked_pct(), 1));
