@@ -5,6 +5,8 @@
 
 #include <algorithm>
 #include <stdexcept>
+#include <utility>
+#include <vector>
 
 #include "bpfplug/error.hpp"
 #include "bpfplug/testbed/shell.hpp"
@@ -34,14 +36,22 @@ struct BottleneckPath::Marker {
 
 BottleneckPath::BottleneckPath(const std::string& prefix, const PathConfig& config)
     : config_(config), sender_(prefix + "-snd"), bottleneck_(prefix + "-btl"), receiver_(prefix + "-rcv") {
-  // Links and addresses.
-  sh_or_throw("ip link add s0 netns " + sender_.name() + " type veth peer name b0 netns " + bottleneck_.name());
+  // Links and addresses. Sender side: a veth pair, or the delay line's two TUN devices (which
+  // never segment or coalesce: no offloads to turn off).
+  std::vector<std::pair<const Netns*, const char*>> veth_ends = {{&bottleneck_, "b1"}, {&receiver_, "r0"}};
+  if (config_.one_way_delay.count() > 0) {
+    delay_ = std::make_unique<DelayLine>(DelayLineEnd{&sender_, "s0", "198.18.1.1"},
+                                         DelayLineEnd{&bottleneck_, "b0", "198.18.1.2"}, config_.one_way_delay);
+  } else {
+    sh_or_throw("ip link add s0 netns " + sender_.name() + " type veth peer name b0 netns " + bottleneck_.name());
+    sh_or_throw(in(sender_) + "addr add 198.18.1.1/24 dev s0");
+    sh_or_throw(in(bottleneck_) + "addr add 198.18.1.2/24 dev b0");
+    veth_ends.insert(veth_ends.begin(), {{&sender_, "s0"}, {&bottleneck_, "b0"}});
+  }
   sh_or_throw("ip link add b1 netns " + bottleneck_.name() + " type veth peer name r0 netns " + receiver_.name());
-  sh_or_throw(in(sender_) + "addr add 198.18.1.1/24 dev s0");
-  sh_or_throw(in(bottleneck_) + "addr add 198.18.1.2/24 dev b0");
   sh_or_throw(in(bottleneck_) + "addr add 198.18.2.1/24 dev b1");
   sh_or_throw(in(receiver_) + "addr add 198.18.2.2/24 dev r0");
-  for (const auto& [ns, dev] : {std::pair{&sender_, "s0"}, {&bottleneck_, "b0"}, {&bottleneck_, "b1"}, {&receiver_, "r0"}}) {
+  for (const auto& [ns, dev] : veth_ends) {
     disable_offloads(*ns, dev);
     sh_or_throw(in(*ns) + "link set " + dev + " up");
   }

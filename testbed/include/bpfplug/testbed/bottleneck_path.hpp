@@ -5,13 +5,18 @@
 //
 //   sender 198.18.1.1 --veth-- 198.18.1.2 [bottleneck] 198.18.2.1 --veth-- 198.18.2.2 receiver
 //                                        egress: marker -> TBF
+//
+// With a propagation delay, a DelayLine (two TUN devices, delay_line.hpp) joins the sender and
+// the bottleneck instead of the first veth pair: packets wait one_way_delay in each direction.
 #pragma once
 
+#include <chrono>
 #include <cstdint>
 #include <memory>
 #include <optional>
 #include <string>
 
+#include "bpfplug/testbed/delay_line.hpp"
 #include "bpfplug/testbed/netns.hpp"
 
 namespace bpfplug::testbed {
@@ -21,6 +26,7 @@ struct PathConfig {
   std::uint32_t buffer_bytes = 1'000'000;     // TBF queue limit; beyond it packets are dropped
   std::optional<std::uint32_t> ecn_k_bytes;   // mark CE above this backlog; none: never mark
   double loss = 0.0;                          // probability of a random drop at the bottleneck
+  std::chrono::microseconds one_way_delay{0};  // sender <-> bottleneck, each way; 0: plain veth
 };
 
 struct MarkerStats {
@@ -51,6 +57,7 @@ class BottleneckPath {
   const Netns& receiver() const { return receiver_; }
   const PathConfig& config() const { return config_; }
   MarkerStats marker_stats() const;
+  const DelayLine* delay_line() const { return delay_.get(); }  // nullptr without a delay
 
   static constexpr const char* sender_addr = "198.18.1.1";
   static constexpr const char* receiver_addr = "198.18.2.2";
@@ -61,6 +68,7 @@ class BottleneckPath {
   Netns sender_;
   Netns bottleneck_;
   Netns receiver_;
+  std::unique_ptr<DelayLine> delay_;
   std::unique_ptr<Marker> marker_;
 };
 
