@@ -7,6 +7,13 @@
 #   scripts/trace/count_garbage_ssthresh.sh [REPEAT]      (default 3)
 # Sockets whose address the kernel reuses are counted once, so the counts are lower bounds.
 set -u
+for tool in bpftrace; do
+  command -v "$tool" > /dev/null || {
+    echo "$(basename "$0"): needs $tool, which scripts/setup.sh does not install (these traces are optional);" \
+         "install it with: apt-get install bpftrace" >&2
+    exit 1
+  }
+done
 repeat=${1:-3}
 cd "$(dirname "$0")/../.."
 log=$(mktemp /tmp/garbage-ssthresh.XXXXXX)

@@ -14,6 +14,13 @@
 #   perf script -i /tmp/wp/<socket>.data -F cpu,time,ip,sym,iregs   # every trapped write
 # perf needs ~0.3-0.5 s to start, so a socket that turns bad sooner is reported but not watched.
 set -u
+for tool in bpftrace perf; do
+  command -v "$tool" > /dev/null || {
+    echo "$(basename "$0"): needs $tool, which scripts/setup.sh does not install (these traces are optional);" \
+         "install it with: apt-get install bpftrace linux-perf" >&2
+    exit 1
+  }
+done
 out=${1:?usage: watch_ssthresh.sh OUTDIR}
 here=$(cd "$(dirname "$0")" && pwd)
 mkdir -p "$out"
