@@ -21,8 +21,10 @@
 
 char _license[] SEC("license") = "GPL";
 
-const volatile __u64 rate_bytes_per_sec = 0; /* the shaper's rate; 0 disables marking */
+const volatile __u64 rate_bytes_per_sec = 0; /* the shaper's rate; 0: no virtual queue */
 const volatile __u64 k_bytes = 0;            /* mark above this virtual backlog; 0: never */
+const volatile __u64 limit_bytes = 0;        /* the shaper's drop-tail limit; 0: unbounded */
+const volatile __u64 bucket_bytes = 0;       /* the shaper's token bucket (TBF burst) */
 const volatile __u32 drop_below = 0;         /* drop when prandom u32 < this (P * 2^32) */
 
 __u64 stat_packets = 0;
@@ -45,7 +47,11 @@ struct {
 } vqueue SEC(".maps");
 
 /* Drain the virtual queue for the time since the last packet, enqueue this one, return the
- * backlog. Idle gaps are capped at one second so the product below cannot overflow. */
+ * real queue's backlog. Idle gaps are capped at one second so the product below cannot
+ * overflow. The virtual queue counts every byte not yet sent at the rate; TBF sends the first
+ * bucket_bytes of a burst at once (its tokens), so its real queue is the virtual one minus the
+ * bucket. A packet that would not fit in the real queue's limit is the one TBF drops
+ * (drop-tail): it is not queued here either, so the two agree through overflows. */
 static __always_inline __u64 vq_enqueue(struct virtual_queue *q, __u32 len)
 {
 	__u64 now = bpf_ktime_get_ns();
@@ -57,11 +63,12 @@ static __always_inline __u64 vq_enqueue(struct virtual_queue *q, __u32 len)
 		idle = NSEC_PER_SEC;
 	__u64 drained = idle * rate_bytes_per_sec / NSEC_PER_SEC;
 	q->backlog = q->backlog > drained ? q->backlog - drained : 0;
-	q->backlog += len;
+	if (!limit_bytes || q->backlog + len <= limit_bytes + bucket_bytes)
+		q->backlog += len;
 	q->last_ns = now;
 	backlog = q->backlog;
 	bpf_spin_unlock(&q->lock);
-	return backlog;
+	return backlog > bucket_bytes ? backlog - bucket_bytes : 0;
 }
 
 SEC("tc")
@@ -75,17 +82,17 @@ int ecn_marker(struct __sk_buff *skb)
 		__sync_fetch_and_add(&stat_dropped, 1);
 		return TC_ACT_SHOT;
 	}
-	if (!k_bytes || !rate_bytes_per_sec)
+	if (!rate_bytes_per_sec)
 		return TC_ACT_OK;
 	q = bpf_map_lookup_elem(&vqueue, &zero);
 	if (!q)
 		return TC_ACT_OK;
 	__u64 backlog = vq_enqueue(q, skb->len);
 	/* What this packet waits behind: its queueing delay is that over the rate. */
-	__sync_fetch_and_add(&stat_backlog_sum, backlog - skb->len);
+	__sync_fetch_and_add(&stat_backlog_sum, backlog > skb->len ? backlog - skb->len : 0);
 	if (backlog > stat_max_backlog)
 		stat_max_backlog = backlog; /* racy maximum; a statistic, not a control input */
-	if (backlog > k_bytes) {
+	if (k_bytes && backlog > k_bytes) {
 		if (bpf_skb_ecn_set_ce(skb))
 			__sync_fetch_and_add(&stat_marked, 1);
 	}

@@ -39,15 +39,29 @@ BottleneckPath::BottleneckPath(const std::string& prefix, const PathConfig& conf
   // Links and addresses. Sender side: a veth pair, or the delay line's two TUN devices (which
   // never segment or coalesce: no offloads to turn off).
   std::vector<std::pair<const Netns*, const char*>> veth_ends = {{&bottleneck_, "b1"}, {&receiver_, "r0"}};
-  if (config_.one_way_delay.count() > 0) {
+  const bool delayed = config_.one_way_delay.count() > 0;
+  bool use_netem = false;
+  if (!delayed || config_.delay_method != DelayMethod::delay_line) {
+    sh_or_throw("ip link add s0 netns " + sender_.name() + " type veth peer name b0 netns " + bottleneck_.name());
+    if (delayed) {
+      // netem: the whole RTT on b0's egress (towards the sender); a generous limit, so that it
+      // never drops (the bottleneck's buffer is TBF's).
+      use_netem = sh("tc -n " + bottleneck_.name() + " qdisc add dev b0 root netem delay " +
+                     std::to_string(2 * config_.one_way_delay.count()) + "us limit 1000000 2>/dev/null") == 0;
+      if (!use_netem && config_.delay_method == DelayMethod::netem)
+        throw std::runtime_error("this kernel has no netem (sch_netem); use DelayMethod::delay_line");
+      if (!use_netem) sh_or_throw(in(sender_) + "link del s0");
+    }
+  }
+  if (delayed && !use_netem) {
     delay_ = std::make_unique<DelayLine>(DelayLineEnd{&sender_, "s0", "198.18.1.1"},
                                          DelayLineEnd{&bottleneck_, "b0", "198.18.1.2"}, config_.one_way_delay);
   } else {
-    sh_or_throw("ip link add s0 netns " + sender_.name() + " type veth peer name b0 netns " + bottleneck_.name());
     sh_or_throw(in(sender_) + "addr add 198.18.1.1/24 dev s0");
     sh_or_throw(in(bottleneck_) + "addr add 198.18.1.2/24 dev b0");
     veth_ends.insert(veth_ends.begin(), {{&sender_, "s0"}, {&bottleneck_, "b0"}});
   }
+  netem_ = use_netem;
   sh_or_throw("ip link add b1 netns " + bottleneck_.name() + " type veth peer name r0 netns " + receiver_.name());
   sh_or_throw(in(bottleneck_) + "addr add 198.18.2.1/24 dev b1");
   sh_or_throw(in(receiver_) + "addr add 198.18.2.2/24 dev r0");
@@ -58,8 +72,11 @@ BottleneckPath::BottleneckPath(const std::string& prefix, const PathConfig& conf
   sh_or_throw(in(sender_) + "route add default via 198.18.1.2");
   sh_or_throw(in(receiver_) + "route add default via 198.18.2.1");
   set_sysctl(bottleneck_, "net.ipv4.ip_forward", "1");
-  set_sysctl(sender_, "net.ipv4.tcp_ecn", "1");
-  set_sysctl(receiver_, "net.ipv4.tcp_ecn", "1");
+  for (const Netns* end : {&sender_, &receiver_}) {
+    set_sysctl(*end, "net.ipv4.tcp_ecn", "1");
+    // Every connection starts afresh: no ssthresh or RTT remembered from an earlier one.
+    set_sysctl(*end, "net.ipv4.tcp_no_metrics_save", "1");
+  }
 
   // Shaper: TBF at the rate, drop-tail beyond buffer_bytes. The bucket holds 1 ms of traffic
   // (at least two full-size packets) so shaping is smooth but not timer-bound.
@@ -75,6 +92,8 @@ BottleneckPath::BottleneckPath(const std::string& prefix, const PathConfig& conf
   if (!marker_->skel) throw std::runtime_error("can't open the ECN marker: " + errno_text(errno));
   marker_->skel->rodata->rate_bytes_per_sec = bytes_per_sec;
   marker_->skel->rodata->k_bytes = config_.ecn_k_bytes.value_or(0);
+  marker_->skel->rodata->limit_bytes = config_.buffer_bytes;
+  marker_->skel->rodata->bucket_bytes = burst;
   marker_->skel->rodata->drop_below =
       static_cast<std::uint32_t>(std::clamp(config_.loss, 0.0, 1.0) * 4294967295.0);
   if (int err = ecn_marker_bpf::load(marker_->skel))
@@ -90,7 +109,12 @@ BottleneckPath::BottleneckPath(const std::string& prefix, const PathConfig& conf
   });
 }
 
-BottleneckPath::~BottleneckPath() = default;  // the namespaces go, and with them qdiscs and filters
+BottleneckPath::~BottleneckPath() = default;
+
+const char* BottleneckPath::delay_method() const {
+  if (config_.one_way_delay.count() == 0) return "none";
+  return netem_ ? "netem" : "delay line";
+}  // the namespaces go, and with them qdiscs and filters
 
 MarkerStats BottleneckPath::marker_stats() const {
   const auto* bss = marker_->skel->bss;

@@ -6,7 +6,6 @@
 #include <poll.h>
 #include <sys/eventfd.h>
 #include <sys/ioctl.h>
-#include <sys/prctl.h>
 #include <unistd.h>
 
 #include <cerrno>
@@ -16,6 +15,7 @@
 #include <vector>
 
 #include "bpfplug/testbed/shell.hpp"
+#include "bpfplug/testbed/timely_thread.hpp"
 
 namespace bpfplug::testbed {
 namespace {
@@ -92,7 +92,7 @@ DelayLineStats DelayLine::stats() const {
 // One direction: read every packet as it arrives, hold it until `one_way_` after it was read,
 // write it to the other device. Packets keep their order (they all wait the same time).
 void DelayLine::forward(int from, int to, DelayDirectionStats& out) {
-  prctl(PR_SET_TIMERSLACK, 1UL);  // wake on time: the default 50 us slack would add to every packet
+  make_this_thread_timely();  // wake on time, ahead of the flows' threads
   struct Held {
     Clock::time_point due;
     std::vector<char> packet;

@@ -43,7 +43,7 @@ TEST_F(DelayLineTest, TcpAcrossItSeesTheRequestedRoundTripTime) {
 TEST_F(DelayLineTest, BottleneckPathWithDelayHasThatRttAndFillsTheRate) {
   constexpr std::uint64_t kRate = 10'000'000;
   // BDP at 10 Mbit/s and 40 ms: 50 kB; a buffer of one BDP.
-  BottleneckPath path(id_, PathConfig{kRate, 50'000, std::nullopt, 0.0, 20ms});
+  BottleneckPath path(id_, PathConfig{kRate, 50'000, std::nullopt, 0.0, 20ms, DelayMethod::delay_line});
   ASSERT_NE(path.delay_line(), nullptr);
   TcpConnection conn({&path.sender(), "reno"}, {&path.receiver(), "reno"}, BottleneckPath::receiver_addr);
   auto flow = run_bulk_flow(conn, {std::chrono::milliseconds(4000), std::chrono::milliseconds(10)});

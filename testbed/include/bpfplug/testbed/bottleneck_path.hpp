@@ -6,8 +6,11 @@
 //   sender 198.18.1.1 --veth-- 198.18.1.2 [bottleneck] 198.18.2.1 --veth-- 198.18.2.2 receiver
 //                                        egress: marker -> TBF
 //
-// With a propagation delay, a DelayLine (two TUN devices, delay_line.hpp) joins the sender and
-// the bottleneck instead of the first veth pair: packets wait one_way_delay in each direction.
+// A propagation delay comes from netem where the kernel has it: the whole round trip is added
+// on the bottleneck's way back to the sender (b0 egress), so that nothing delays packets in the
+// sender's own qdisc, where TCP small queues would see them. Without netem (this CI kernel), a
+// DelayLine (two TUN devices, delay_line.hpp) joins the sender and the bottleneck instead of the
+// first veth pair: packets wait one_way_delay in each direction.
 #pragma once
 
 #include <chrono>
@@ -21,20 +24,23 @@
 
 namespace bpfplug::testbed {
 
+enum class DelayMethod { automatic, netem, delay_line };
+
 struct PathConfig {
   std::uint64_t rate_bps = 100'000'000;       // bottleneck rate, bits per second
   std::uint32_t buffer_bytes = 1'000'000;     // TBF queue limit; beyond it packets are dropped
   std::optional<std::uint32_t> ecn_k_bytes;   // mark CE above this backlog; none: never mark
   double loss = 0.0;                          // probability of a random drop at the bottleneck
   std::chrono::microseconds one_way_delay{0};  // sender <-> bottleneck, each way; 0: plain veth
+  DelayMethod delay_method = DelayMethod::automatic;  // automatic: netem if the kernel has it
 };
 
 struct MarkerStats {
   std::uint64_t packets = 0;
   std::uint64_t marked = 0;
   std::uint64_t dropped = 0;
-  std::uint64_t max_backlog_bytes = 0;
-  std::uint64_t backlog_sum_bytes = 0;  // bytes queued ahead of each packet, summed (marking on)
+  std::uint64_t max_backlog_bytes = 0;   // of the virtual queue (drains at the rate, drop-tail at the buffer)
+  std::uint64_t backlog_sum_bytes = 0;  // bytes queued ahead of each packet, summed
 
   // The mean time a packet waited at the bottleneck, from the marker's virtual queue: what the
   // path itself added, without the endpoints' processing that RTT samples also contain.
@@ -57,7 +63,9 @@ class BottleneckPath {
   const Netns& receiver() const { return receiver_; }
   const PathConfig& config() const { return config_; }
   MarkerStats marker_stats() const;
-  const DelayLine* delay_line() const { return delay_.get(); }  // nullptr without a delay
+  const DelayLine* delay_line() const { return delay_.get(); }  // nullptr unless it is the delay
+  // How the delay is made: "none", "netem" or "delay line".
+  const char* delay_method() const;
 
   static constexpr const char* sender_addr = "198.18.1.1";
   static constexpr const char* receiver_addr = "198.18.2.2";
@@ -69,6 +77,7 @@ class BottleneckPath {
   Netns bottleneck_;
   Netns receiver_;
   std::unique_ptr<DelayLine> delay_;
+  bool netem_ = false;
   std::unique_ptr<Marker> marker_;
 };
 
