@@ -77,6 +77,20 @@ std::vector<StructOpsProg> BenchPlugins::load(const std::string& plugin) {
   return progs;
 }
 
+std::vector<std::string> stale_root_hints() {
+  std::vector<std::string> hints;
+  std::error_code ec;
+  for (const auto& entry : fs::directory_iterator("/sys/fs/bpf", ec)) {
+    std::string name = entry.path().filename().string();
+    if (!name.starts_with("bpfplug-bench-")) continue;
+    std::string pid = name.substr(std::string("bpfplug-bench-").size());
+    if (fs::exists("/proc/" + pid, ec)) continue;
+    hints.push_back(entry.path().string() + " was left by a benchmark that died; remove it with BPFPLUG_PIN_ROOT=" +
+                    entry.path().string() + " BPFPLUG_STATE_DIR=/tmp/" + name + " bpfplug unload --all --force");
+  }
+  return hints;
+}
+
 BpfStatsOn::BpfStatsOn() : fd_(bpf_enable_stats(BPF_STATS_RUN_TIME)) {
   if (!fd_) throw Error(Exit::failure, "can't enable BPF run-time statistics (BPF_ENABLE_STATS): " + errno_text(errno));
 }

@@ -47,6 +47,11 @@ class BenchPlugins {
   std::vector<std::string> loaded_;
 };
 
+// Pin roots of earlier benchmarks whose process is gone (killed before it could unload): the
+// usual reason a plugin's name is already taken. One hint per root, with the command that
+// removes it.
+std::vector<std::string> stale_root_hints();
+
 // Turns on the kernel's BPF run-time statistics for as long as it lives (BPF_ENABLE_STATS:
 // the same static key as sysctl kernel.bpf_stats_enabled, but held by an fd, so it switches
 // itself off when this process ends, however it ends; the sysctl is never written).

@@ -4,6 +4,8 @@
 #include <cstdio>
 #include <functional>
 
+#include "text_format.hpp"
+
 namespace bpfplug::bench {
 namespace {
 
@@ -14,18 +16,8 @@ const Metric kCpuPerGb = [](const FlowFigures& f) { return f.cpu_s_per_gb(); };
 const Metric kMachineCpuPerGb = [](const FlowFigures& f) { return f.machine_cpu_s_per_gb(); };
 const Metric kRetrans = [](const FlowFigures& f) { return static_cast<double>(f.retransmits); };
 
-std::string fixed(double v, int decimals) {
-  char buf[64];
-  std::snprintf(buf, sizeof buf, "%.*f", decimals, v);
-  return buf;
-}
-
 std::string spread_text(const Spread& s, int decimals) {
   return fixed(s.median, decimals) + " [" + fixed(s.min, decimals) + ".." + fixed(s.max, decimals) + "]";
-}
-
-std::string pad(const std::string& s, std::size_t width) {
-  return s.size() >= width ? s + " " : s + std::string(width - s.size(), ' ');
 }
 
 std::vector<double> values(const AlgoRuns& runs, const Metric& metric) {

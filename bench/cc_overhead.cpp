@@ -83,21 +83,6 @@ void print_machine(std::ostream& out, const Options& o) {
       << (o.no_pin || sysconf(_SC_NPROCESSORS_ONLN) < 2 ? "unpinned" : "on CPU 0/CPU 1") << "\n\n";
 }
 
-// Pin roots of earlier runs of this benchmark whose process is gone (killed before it could
-// unload): the usual reason a plugin name is already taken.
-void hint_stale_roots() {
-  std::error_code ec;
-  for (const auto& entry : std::filesystem::directory_iterator("/sys/fs/bpf", ec)) {
-    std::string name = entry.path().filename().string();
-    if (!name.starts_with("bpfplug-bench-")) continue;
-    std::string pid = name.substr(std::string("bpfplug-bench-").size());
-    if (std::filesystem::exists("/proc/" + pid, ec)) continue;
-    std::cerr << "hint: " << entry.path().string() << " was left by a benchmark that died; remove it with "
-              << "BPFPLUG_PIN_ROOT=" << entry.path().string() << " BPFPLUG_STATE_DIR=/tmp/" << name
-              << " bpfplug unload --all --force\n";
-  }
-}
-
 // Loads the BPF side of each pair, skipping a pair whose name someone else already registered.
 std::vector<Pair> load_pairs(BenchPlugins& plugins) {
   Sysctl sysctl;
@@ -108,7 +93,7 @@ std::vector<Pair> load_pairs(BenchPlugins& plugins) {
     if (cc.is_available(ops)) {
       std::cerr << "warning: " << ops << " is already registered on this host (not by this benchmark); "
                 << "skipping " << ops << " vs " << plugin << "\n";
-      hint_stale_roots();
+      for (const auto& hint : stale_root_hints()) std::cerr << "hint: " << hint << "\n";
       continue;
     }
     if (!cc.is_available(plugin)) {

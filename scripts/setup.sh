@@ -18,6 +18,7 @@ MAIN_PKGS=(
   libgtest-dev libgmock-dev libbenchmark-dev
   libspdlog-dev libfmt-dev libcli11-dev nlohmann-json3-dev
   iproute2 ethtool procps
+  gnuplot-nox                                    # bpfplug bench --plot
   qemu-system-x86 busybox-static cpio debian-archive-keyring kmod xz-utils   # the kernel matrix (matrix/README.md)
 )
 # Packages that must come from bookworm-backports.

@@ -3,6 +3,7 @@
 
 #include <CLI/CLI.hpp>
 #include <algorithm>
+#include <csignal>
 #include <iostream>
 #include <optional>
 
@@ -13,6 +14,7 @@
 #include "bpfplug/libbpf_log.hpp"
 #include "bpfplug/plugin_manager.hpp"
 #include "bpfplug/reconcile.hpp"
+#include "harness/cc_bench.hpp"
 
 namespace bpfplug::cli {
 namespace {
@@ -245,6 +247,22 @@ int do_apply(const Invocation& inv, const BootArgs& args, Host& host, PluginMana
   return static_cast<int>(report.exit_code());
 }
 
+// bpfplug bench: a long-running verb; Ctrl-C stops it between steps and still cleans up.
+int do_bench(const Invocation& inv, const bench::BenchWords& words, std::ostream& out, std::ostream& err) {
+  bench::BenchConfig config = bench::resolve(words);  // argument errors before privileges, as load
+  auto stop = [](int) { bench::bench_interrupted = true; };
+  auto old_int = std::signal(SIGINT, stop);
+  auto old_term = std::signal(SIGTERM, stop);
+  struct Restore {
+    decltype(old_int) i, t;
+    ~Restore() {
+      std::signal(SIGINT, i);
+      std::signal(SIGTERM, t);
+    }
+  } restore{old_int, old_term};
+  return bench::run_cc_bench(config, out, err, inv.json);
+}
+
 }  // namespace
 
 int run_cli(int argc, const char* const* argv, Host& host, const Catalogue& catalogue, const Paths& paths,
@@ -299,6 +317,30 @@ int run_cli(int argc, const char* const* argv, Host& host, const Catalogue& cata
   auto* disable = app.add_subcommand("disable", "Remove plugin NAME from the boot config");
   disable->add_option("NAME", boot.plugin, "Plugin not to load at boot any more")->required();
   disable->add_flag("--now", boot.now, "Also unload it now");
+  bench::BenchWords bench_words;
+  auto* bench = app.add_subcommand(
+      "bench", "Run congestion controls side by side over an emulated path: goodput, delay, fairness, CPU; table, JSON, plot");
+  bench->add_option("ALGO", bench_words.algorithms,
+                    "Congestion controls to compare: the kernel's (cubic, reno, bbr, ...) and bpfplug's (bpf_cubic, ...; "
+                    "loaded for the run)")->required();
+  bench->add_option("--rate", bench_words.rate, "Bottleneck rate, as tc writes it (10mbit, 1gbit)")->capture_default_str();
+  bench->add_option("--rtt", bench_words.rtt, "Round-trip propagation delay (40ms; 0: none added)")->capture_default_str();
+  bench->add_option("--buffer", bench_words.buffer, "Bottleneck buffer: bytes (256kb), packets (100pkt) or BDPs (1bdp)")
+      ->capture_default_str();
+  bench->add_option("--ecn-k", bench_words.ecn_k, "Mark CE above this queue (e.g. 20pkt); default: no marking");
+  bench->add_option("--loss", bench_words.loss, "Random loss at the bottleneck (1% or 0.01)")->capture_default_str();
+  bench->add_option("--flows", bench_words.flows, "Bulk flows per trial")->capture_default_str();
+  bench->add_option("--stagger", bench_words.stagger,
+                    "Time between bulk flow starts (default: the last starts at half the duration)");
+  bench->add_option("--short-flows", bench_words.short_flows_per_s, "Also start short flows, this many per second (Poisson)");
+  bench->add_option("--short-size", bench_words.short_flow_size, "Size of each short flow")->capture_default_str();
+  bench->add_option("--duration", bench_words.duration_s, "Seconds per trial")->capture_default_str();
+  bench->add_option("--runs", bench_words.runs, "Trials per algorithm, interleaved")->capture_default_str();
+  bench->add_option("--sample-every", bench_words.sample_every, "TCP_INFO sampling interval (1ms..100ms)")
+      ->capture_default_str();
+  bench->add_flag("--no-bpf-stats", bench_words.no_bpf_stats, "Do not measure the plugins' BPF run time per call");
+  bench->add_option("--json", bench_words.json_file, "Also write every figure and time series to FILE as JSON");
+  bench->add_option("--plot", bench_words.plot_file, "Draw the results into FILE (.png or .svg) with gnuplot");
   auto* apply =
       app.add_subcommand("apply", "Make the kernel match the boot config (what bpfplug.service runs at boot)");
   apply->add_flag("--dry-run", boot.dry_run, "Only print what it would do");
@@ -328,6 +370,7 @@ int run_cli(int argc, const char* const* argv, Host& host, const Catalogue& cata
 
   setup_logging(inv.verbose);
   try {
+    if (bench->parsed()) return do_bench(inv, bench_words, out, err);
     PluginManager manager(host, catalogue, paths);
     if (list->parsed()) return do_list(inv, manager, out);
     if (load->parsed()) return do_load(inv, manager, out);

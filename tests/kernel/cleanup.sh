@@ -1,7 +1,9 @@
 #!/usr/bin/env bash
 # ctest FIXTURES_CLEANUP for the kernel suite: removes whatever a crashed kernel test left.
-# Kernel tests pin under /sys/fs/bpf/bpfplug-test-* and name namespaces bpfplug-t-*;
-# nothing of the host's own bpfplug (/sys/fs/bpf/bpfplug) is touched.
+# Kernel tests pin under /sys/fs/bpf/bpfplug-test-* and name namespaces bpfplug-t-*; a
+# `bpfplug bench` they ran and that was killed left /sys/fs/bpf/bpfplug-bench-PID and namespaces
+# bpfplug-bench-PID-* (removed only when that PID is gone); nothing of the host's own bpfplug
+# (/sys/fs/bpf/bpfplug) is touched.
 set -u
 cli=$1
 for root in /sys/fs/bpf/bpfplug-test-*; do
@@ -10,7 +12,20 @@ for root in /sys/fs/bpf/bpfplug-test-*; do
   BPFPLUG_PIN_ROOT=$root BPFPLUG_STATE_DIR=$state "$cli" unload --all --force >/dev/null 2>&1
   rm -rf "$root" "$state" "$state-config" 2>/dev/null
 done
+for root in /sys/fs/bpf/bpfplug-bench-*; do
+  [ -d "$root" ] || continue
+  pid=${root##*-}
+  [ -d "/proc/$pid" ] && continue
+  state=/tmp/$(basename "$root")
+  BPFPLUG_PIN_ROOT=$root BPFPLUG_STATE_DIR=$state "$cli" unload --all --force >/dev/null 2>&1
+  rm -rf "$root" "$state" 2>/dev/null
+done
 for ns in $(ip netns list 2>/dev/null | awk '/^bpfplug-t-/{print $1}'); do
   ip netns del "$ns"
+done
+for ns in $(ip netns list 2>/dev/null | awk '/^bpfplug-bench-/{print $1}'); do
+  pid=${ns#bpfplug-bench-}
+  pid=${pid%%-*}
+  [ -d "/proc/$pid" ] || ip netns del "$ns"
 done
 exit 0

@@ -32,6 +32,7 @@
 #include "bpfplug/testbed/bulk_flow.hpp"
 #include "bpfplug/testbed/flow_metrics.hpp"
 #include "kernel/kernel_fixture.hpp"
+#include "text_format.hpp"
 
 namespace bpfplug::test {
 namespace {
@@ -71,11 +72,7 @@ struct Side {
   }
 };
 
-std::string fixed(double v, int digits) {
-  char buf[32];
-  std::snprintf(buf, sizeof buf, "%.*f", digits, v);
-  return buf;
-}
+using bench::fixed;
 
 // One flow of one algorithm over a fresh path.
 struct Round {
