@@ -88,8 +88,11 @@ int ecn_marker(struct __sk_buff *skb)
 	if (!q)
 		return TC_ACT_OK;
 	__u64 backlog = vq_enqueue(q, skb->len);
-	/* What this packet waits behind: its queueing delay is that over the rate. */
-	__sync_fetch_and_add(&stat_backlog_sum, backlog > skb->len ? backlog - skb->len : 0);
+	/* What this packet waits behind: its queueing delay is that over the rate. (Added only
+	 * when non-zero: clang turns an atomic add of 0 into an atomic OR, which kernels before 5.12
+	 * reject as "BPF_STX uses reserved fields".) */
+	if (backlog > skb->len)
+		__sync_fetch_and_add(&stat_backlog_sum, backlog - skb->len);
 	if (backlog > stat_max_backlog)
 		stat_max_backlog = backlog; /* racy maximum; a statistic, not a control input */
 	if (k_bytes && backlog > k_bytes) {

@@ -195,7 +195,7 @@ std::string describe(const BenchConfig& c) {
   s += c.ecn_k_bytes ? ", ECN K " + human_bytes(*c.ecn_k_bytes) : ", no ECN marking";
   if (c.loss > 0) s += ", random loss " + fmt("%g %%", c.loss * 100);
   s += "; " + std::to_string(c.flows) + (c.flows == 1 ? " bulk flow" : " bulk flows");
-  if (c.flows > 1) s += fmt(" started %g s apart", *c.stagger_s);
+  if (c.flows > 1) s += fmt(" started %g s apart", c.stagger_s.value_or(0));
   if (c.short_flows_per_s > 0) s += fmt(", %g short flows/s of ", c.short_flows_per_s) + human_bytes(c.short_flow_bytes);
   s += fmt(", %g s", c.duration_s) + " x " + std::to_string(c.runs) + (c.runs == 1 ? " run" : " runs");
   return s;

@@ -193,7 +193,7 @@ TrialOutcome run_trial(const BottleneckPath& path, const BenchConfig& c, const A
   trial_config.duration_s = duration_s;
 
   auto before = read_counters_now(path, meter, algo);
-  PathProbe probe(path.sender(), path.bottleneck(), "198.18.1.2", std::chrono::milliseconds(10));
+  PathProbe probe(path.sender(), path.bottleneck(), BottleneckPath::bottleneck_near_addr, std::chrono::milliseconds(10));
   TrialOutcome o;
   o.traffic = run_traffic(path, plan, bench_interrupted);
   auto probed = probe.finish();

@@ -6,6 +6,7 @@
 #include <time.h>
 
 #include <cerrno>
+#include <cstring>
 #include <memory>
 #include <random>
 #include <thread>
@@ -42,8 +43,8 @@ bool wait_until(Clock::time_point t, const std::atomic<bool>& interrupted) {
 }
 
 // Sends until `end` (or an interruption) without ever blocking past it: poll for room, then a
-// non-blocking send.
-void send_until(int fd, Clock::time_point end, const std::atomic<bool>& interrupted) {
+// non-blocking send. Returns why sending stopped early, or nothing.
+std::string send_until(int fd, Clock::time_point end, const std::atomic<bool>& interrupted) {
   static const std::vector<char> chunk(kSendChunk, 'b');
   pollfd pfd{fd, POLLOUT, 0};
   for (auto now = Clock::now(); now < end && !interrupted; now = Clock::now()) {
@@ -51,8 +52,9 @@ void send_until(int fd, Clock::time_point end, const std::atomic<bool>& interrup
     if (poll(&pfd, 1, static_cast<int>(std::min<long>(wait + 1, 100))) <= 0) continue;
     ssize_t n = send(fd, chunk.data(), chunk.size(), MSG_DONTWAIT | MSG_NOSIGNAL);
     if (n < 0 && (errno == EAGAIN || errno == EINTR)) continue;
-    if (n <= 0) return;
+    if (n <= 0) return std::string("send: ") + (n < 0 ? std::strerror(errno) : "nothing sent");
   }
+  return {};
 }
 
 // Reads to the end of the stream; counts what arrived before `end`.
@@ -98,7 +100,7 @@ void run_bulk(const BottleneckPath& path, const TrafficPlan& plan, Clock::time_p
     }
   });
   double cpu0 = thread_cpu_seconds();
-  send_until(fd, end, interrupted);
+  trace.error = send_until(fd, end, interrupted);
   trace.sender_cpu_s = thread_cpu_seconds() - cpu0;
   trace.end_s = since(t0);
   sending = false;

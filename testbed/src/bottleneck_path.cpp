@@ -26,6 +26,18 @@ void set_sysctl(const Netns& ns, const std::string& key, const std::string& valu
   sh_or_throw("ip netns exec " + ns.name() + " sysctl -q -w " + key + "=" + value);
 }
 
+// The last `lines` lines of a verifier log, joined with " | ".
+std::string log_tail(const char* log, int lines) {
+  std::string text(log);
+  while (!text.empty() && text.back() == '\n') text.pop_back();
+  std::size_t pos = text.size();
+  for (int i = 0; i < lines && pos != std::string::npos && pos > 0; ++i) pos = text.rfind('\n', pos - 1);
+  std::string tail = pos == std::string::npos ? text : text.substr(pos + 1);
+  for (auto& c : tail)
+    if (c == '\n') c = '|';
+  return tail.empty() ? "(none)" : tail;
+}
+
 }  // namespace
 
 // The loaded marker and where it is attached; detaching happens with the namespace.
@@ -96,8 +108,12 @@ BottleneckPath::BottleneckPath(const std::string& prefix, const PathConfig& conf
   marker_->skel->rodata->bucket_bytes = burst;
   marker_->skel->rodata->drop_below =
       static_cast<std::uint32_t>(std::clamp(config_.loss, 0.0, 1.0) * 4294967295.0);
+  // The verifier's log, kept for the error: what a kernel refuses in the marker is in there.
+  std::vector<char> verifier_log(256 * 1024);
+  bpf_program__set_log_buf(marker_->skel->progs.ecn_marker, verifier_log.data(), verifier_log.size());
   if (int err = ecn_marker_bpf::load(marker_->skel))
-    throw std::runtime_error("can't load the ECN marker: " + errno_text(err));
+    throw std::runtime_error("can't load the ECN marker: " + errno_text(err) + "; the verifier's last words: " +
+                             log_tail(verifier_log.data(), 6));
   int prog_fd = bpf_program__fd(marker_->skel->progs.ecn_marker);
   bottleneck_.run_inside([&] {
     LIBBPF_OPTS(bpf_tc_hook, hook, .ifindex = static_cast<int>(if_nametoindex("b1")), .attach_point = BPF_TC_EGRESS);

@@ -68,6 +68,7 @@ class BottleneckPath {
   const char* delay_method() const;
 
   static constexpr const char* sender_addr = "198.18.1.1";
+  static constexpr const char* bottleneck_near_addr = "198.18.1.2";  // reached without the shaper
   static constexpr const char* receiver_addr = "198.18.2.2";
 
  private:
