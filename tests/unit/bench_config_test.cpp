@@ -1,6 +1,8 @@
 // `bpfplug bench` arguments: units as tc writes them, and the configurations it refuses.
 #include <gtest/gtest.h>
 
+#include <functional>
+
 #include "bpfplug/error.hpp"
 #include "harness/bench_config.hpp"
 
@@ -70,39 +72,29 @@ TEST(BenchConfig, DefaultsGiveOneBdpOfBufferAndStaggerToHalfTheRun) {
 }
 
 TEST(BenchConfig, RefusesWhatTheTestbedCannotEmulateOrWhatMakesNoSense) {
-  auto expect_usage = [](BenchWords w, const char* why) { EXPECT_EQ(code_of(w), Exit::usage) << why; };
-  expect_usage(words({}), "no algorithm");
-  expect_usage(words({"cubic", "cubic"}), "an algorithm twice");
+  EXPECT_EQ(code_of(words({})), Exit::usage) << "no algorithm";
+  EXPECT_EQ(code_of(words({"cubic", "cubic"})), Exit::usage) << "an algorithm twice";
+  struct Case {
+    std::function<void(BenchWords&)> change;
+    const char* why;
+  };
+  const std::vector<Case> refused = {
+      {[](BenchWords& w) { w.rate = "100kbit"; }, "below 1 Mbit/s"},
+      {[](BenchWords& w) { w.rate = "40gbit"; }, "above 10 Gbit/s"},
+      {[](BenchWords& w) { w.rtt = "200us"; }, "an RTT the delay line cannot add faithfully"},
+      {[](BenchWords& w) { w.buffer = "1pkt"; }, "a buffer below two packets"},
+      {[](BenchWords& w) { w.ecn_k = "2bdp"; }, "K above the buffer never marks"},
+      {[](BenchWords& w) { w.loss = "60%"; }, "more loss than path"},
+      {[](BenchWords& w) { w.flows = 4, w.stagger = "5s", w.duration_s = 10; }, "the last flow starts after half the run"},
+      {[](BenchWords& w) { w.sample_every = "500ms"; }, "TCP_INFO must be sampled every 100 ms or finer"},
+      {[](BenchWords& w) { w.plot_file = "out.gif"; }, "only png and svg"},
+  };
+  for (const auto& c : refused) {
+    auto w = words();
+    c.change(w);
+    EXPECT_EQ(code_of(w), Exit::usage) << c.why;
+  }
   auto w = words();
-  w.rate = "100kbit";
-  expect_usage(w, "below 1 Mbit/s");
-  w = words();
-  w.rate = "40gbit";
-  expect_usage(w, "above 10 Gbit/s");
-  w = words();
-  w.rtt = "200us";
-  expect_usage(w, "an RTT the delay line cannot add faithfully");
-  w = words();
-  w.buffer = "1pkt";
-  expect_usage(w, "a buffer below two packets");
-  w = words();
-  w.ecn_k = "2bdp";
-  expect_usage(w, "K above the buffer never marks");
-  w = words();
-  w.loss = "60%";
-  expect_usage(w, "more loss than path");
-  w = words();
-  w.flows = 4;
-  w.stagger = "5s";
-  w.duration_s = 10;
-  expect_usage(w, "the last flow would start after half the run");
-  w = words();
-  w.sample_every = "500ms";
-  expect_usage(w, "TCP_INFO must be sampled every 100 ms or finer");
-  w = words();
-  w.plot_file = "out.gif";
-  expect_usage(w, "only png and svg");
-  w = words();
   w.ecn_k = "20pkt";
   w.loss = "1%";
   w.plot_file = "x.svg";
