@@ -26,7 +26,7 @@ void set_sysctl(const Netns& ns, const std::string& key, const std::string& valu
   sh_or_throw("ip netns exec " + ns.name() + " sysctl -q -w " + key + "=" + value);
 }
 
-// The last `lines` lines of a verifier log, joined with " | ".
+// The last `lines` lines of a verifier log, on one line (newlines become "|").
 std::string log_tail(const char* log, int lines) {
   std::string text(log);
   while (!text.empty() && text.back() == '\n') text.pop_back();
