@@ -6,8 +6,7 @@
 #include <algorithm>
 #include <ctime>
 #include <fstream>
-#include <map>
-#include <memory>
+#include <optional>
 #include <thread>
 
 #include "../bench_plugins.hpp"
