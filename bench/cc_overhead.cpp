@@ -2,14 +2,12 @@
 // run. Bulk throughput and CPU time per GB over loopback and over the testbed's TBF bottleneck,
 // the algorithms interleaved round by round; then the BPF programs' own time per call.
 // Reports figures, asserts nothing. See docs/cc-overhead.md.
-#include <sys/utsname.h>
 #include <unistd.h>
 
 #include <CLI/CLI.hpp>
 #include <algorithm>
 #include <atomic>
 #include <csignal>
-#include <ctime>
 #include <filesystem>
 #include <fstream>
 #include <iostream>
@@ -17,6 +15,7 @@
 
 #include "bench_plugins.hpp"
 #include "bench_report.hpp"
+#include "host_info.hpp"
 #include "bpfplug/error.hpp"
 #include "bpfplug/libbpf_log.hpp"
 #include "bpfplug/sysctl.hpp"
@@ -58,26 +57,10 @@ void check_interrupted() {
   if (interrupted) throw Error(Exit::failure, "interrupted; unloading what the benchmark loaded");
 }
 
-std::string first_line_of(const std::string& file, const std::string& prefix) {
-  std::ifstream in(file);
-  for (std::string line; std::getline(in, line);)
-    if (line.starts_with(prefix)) return line;
-  return {};
-}
-
 void print_machine(std::ostream& out, const Options& o) {
-  utsname u{};
-  uname(&u);
-  std::time_t now = std::time(nullptr);
-  char date[32];
-  std::strftime(date, sizeof date, "%Y-%m-%d %H:%M UTC", std::gmtime(&now));
-  std::string cpu = first_line_of("/proc/cpuinfo", "model name");
-  cpu = cpu.find(": ") == std::string::npos ? "unknown CPU" : cpu.substr(cpu.find(": ") + 2);
-  std::ifstream loadavg("/proc/loadavg");
-  std::string load;
-  std::getline(loadavg, load);
-  out << "date " << date << ", kernel " << u.release << ", " << cpu << ", "
-      << sysconf(_SC_NPROCESSORS_ONLN) << " CPUs, loadavg " << load << "\n"
+  HostInfo h = host_info();
+  out << "date " << h.date << ", kernel " << h.kernel << ", " << h.cpu << ", " << h.cpus << " CPUs, loadavg "
+      << h.loadavg << "\n"
       << o.rounds << " rounds x " << o.seconds << " s per algorithm and path; testbed bottleneck "
       << o.testbed_mbit << " Mbit/s TBF; sender/receiver threads "
       << (o.no_pin || sysconf(_SC_NPROCESSORS_ONLN) < 2 ? "unpinned" : "on CPU 0/CPU 1") << "\n\n";

@@ -1,22 +1,20 @@
 #include "cc_bench.hpp"
 
-#include <sys/utsname.h>
 #include <unistd.h>
 
 #include <algorithm>
-#include <ctime>
 #include <fstream>
 #include <optional>
 #include <thread>
 
 #include "../bench_plugins.hpp"
+#include "../host_info.hpp"
 #include "../lean_flow.hpp"
 #include "../text_format.hpp"
 #include "bpfplug/catalogue.hpp"
 #include "bpfplug/error.hpp"
 #include "bpfplug/sysctl.hpp"
 #include "bpfplug/testbed/bottleneck_path.hpp"
-#include "bpfplug/testbed/shell.hpp"
 #include "cc_bench_plot.hpp"
 #include "cc_bench_report.hpp"
 #include "path_probe.hpp"
@@ -48,20 +46,8 @@ void check_interrupted() {
 }
 
 std::string host_line() {
-  utsname u{};
-  uname(&u);
-  std::time_t now = std::time(nullptr);
-  char date[32];
-  std::strftime(date, sizeof date, "%Y-%m-%d %H:%M UTC", std::gmtime(&now));
-  std::ifstream cpuinfo("/proc/cpuinfo");
-  std::string cpu = "unknown CPU";
-  for (std::string line; std::getline(cpuinfo, line);)
-    if (line.starts_with("model name") && line.find(": ") != std::string::npos) {
-      cpu = line.substr(line.find(": ") + 2);
-      break;
-    }
-  return std::string("host: Linux ") + u.release + ", " + cpu + ", " + std::to_string(sysconf(_SC_NPROCESSORS_ONLN)) +
-         " CPUs, " + date;
+  HostInfo h = host_info();
+  return "host: Linux " + h.kernel + ", " + h.cpu + ", " + std::to_string(h.cpus) + " CPUs, " + h.date;
 }
 
 // Which plugin registers `cc`, if any (its default variant).
@@ -114,8 +100,7 @@ void size_socket_buffers(const BottleneckPath& path, const BenchConfig& c) {
   std::uint64_t max = std::max<std::uint64_t>(need * 2, 6 * 1024 * 1024);
   for (const auto* ns : {&path.sender(), &path.receiver()})
     for (const char* key : {"net.ipv4.tcp_rmem", "net.ipv4.tcp_wmem"})
-      testbed::sh_or_throw("ip netns exec " + ns->name() + " sysctl -q -w " + key + "='4096 131072 " +
-                           std::to_string(max) + "'");
+      ns->set_sysctl(key, "4096 131072 " + std::to_string(max));
 }
 
 TrialCounters read_counters_now(const BottleneckPath& path, const CpuMeter& meter, const Algorithm& algo) {
@@ -211,6 +196,114 @@ std::string delay_method(const BenchConfig& c, const BottleneckPath& path) {
          " ms each way (this kernel has no netem)";
 }
 
+// Checks the emulated delay under this rate before minutes go into trials: refused (with the
+// figures) if every attempt is off; attempts that failed before one passed become a note.
+void check_delay(const BottleneckPath& path, const BenchConfig& config, const CpuMeter& meter, BenchReport& report,
+                 std::ostream& progress) {
+  BenchConfig one = config;
+  one.flows = 1;
+  one.short_flows_per_s = 0;
+  std::string failures;
+  double max_steal = 0;
+  for (int attempt = 1; attempt <= kCalibrationAttempts; ++attempt) {
+    progress << "checking the emulated RTT under load (" << kCalibrationSeconds << " s of reno";
+    if (attempt > 1) progress << ", attempt " << attempt << " of " << kCalibrationAttempts;
+    progress << ")\n";
+    auto check = run_trial(path, one, Algorithm{"reno", "", {}}, 0, kCalibrationSeconds, meter);
+    report.calibration = check.metrics.fidelity;
+    if (report.calibration->faithful) break;
+    failures += "\n  attempt " + std::to_string(attempt) + ": " + report.calibration->why + " (steal " +
+                fixed(check.metrics.steal_share * 100, 1) + " % of the CPUs)";
+    max_steal = std::max(max_steal, check.metrics.steal_share);
+    if (attempt == kCalibrationAttempts) {
+      // A hypervisor that takes the CPUs away stalls the delay line whatever the configuration.
+      std::string hint = max_steal >= 0.02
+                             ? "the hypervisor took up to " + fixed(max_steal * 100, 1) +
+                                   " % of this VM's CPUs during the checks (steal): the machine, not the path, may be "
+                                   "the problem; run again when it is quieter, or lower --rate"
+                             : "lower --rate or raise --rtt (docs/benchmarks.md lists what the delay line carries), "
+                               "or use --rtt 0";
+      throw Error(Exit::unsupported,
+                  "this machine cannot emulate an RTT of " + fixed(config.rtt.count() / 1000.0, 2) + " ms at " +
+                      fixed(config.rate_bps / 1e6, 0) + " Mbit/s faithfully:" + failures,
+                  hint);
+    }
+    progress << "  not faithful: " << report.calibration->why << "; trying again\n";
+  }
+  if (!failures.empty()) report.notes.push_back("the delay check failed before it passed:" + failures);
+}
+
+// Every algorithm once per run, the order rotated every run so that no algorithm always
+// follows the same one; one progress line per trial.
+void run_trials(const BottleneckPath& path, const BenchConfig& config, const std::vector<Algorithm>& algos,
+                const CpuMeter& meter, BenchReport& report, std::ostream& progress) {
+  const int total = config.runs * static_cast<int>(algos.size());
+  int done = 0;
+  for (int run = 1; run <= config.runs; ++run)
+    for (std::size_t i = 0; i < algos.size(); ++i) {
+      const Algorithm& a = algos[(i + run - 1) % algos.size()];
+      // Time left: the trials still to run, each its duration plus the pause that lets the queue drain.
+      double left_s = (total - done) * (config.duration_s + settle_seconds(config));
+      progress << "[" << ++done << "/" << total << "] run " << run << "/" << config.runs << ": " << a.cc << " for "
+               << config.duration_s << " s (about " << fixed(left_s / 60, 1) << " min left) ..." << std::flush;
+      auto o = run_trial(path, config, a, run, config.duration_s, meter);
+      progress << " " << trial_line(o.metrics) << "\n";
+      report.trials.push_back(std::move(o.metrics));
+      report.traffic.push_back(std::move(o.traffic));
+    }
+  for (const auto& a : algos) report.summaries.push_back(summarize(a.cc, report.trials));
+}
+
+// Notes the reader must see beside the figures: trials whose delay was off, a receive window
+// that held a flow back.
+void note_trial_problems(BenchReport& report) {
+  int unfaithful = 0;
+  std::string which;
+  for (const auto& t : report.trials)
+    if (t.fidelity.applicable && !t.fidelity.faithful) {
+      ++unfaithful;
+      which += "\n  " + t.algorithm + " run " + std::to_string(t.run) + ": " + t.fidelity.why + " (steal " +
+               fixed(t.steal_share * 100, 1) + " %)";
+    }
+  if (unfaithful)
+    report.notes.push_back(std::to_string(unfaithful) + " trial(s) saw the emulated RTT off by more than allowed; "
+                           "treat their delay figures with care (JSON: trials[].fidelity):" + which);
+  for (const auto& t : report.trials)
+    if (t.rwnd_limited_share > 0.05) {
+      report.notes.push_back(t.algorithm + " run " + std::to_string(t.run) + " was limited by the receive window " +
+                             fixed(t.rwnd_limited_share * 100, 0) + " % of its busy time");
+      break;
+    }
+}
+
+void write_outputs(const BenchReport& report, std::ostream& out, std::ostream& progress, bool json_out) {
+  const auto& config = report.config;
+  if (json_out) out << report_json(report).dump(2) << "\n";
+  else print_report(out, report);
+  if (!config.json_file.empty()) {
+    std::ofstream file(config.json_file);
+    file << report_json(report).dump(1) << "\n";
+    if (!file) throw Error(Exit::failure, "can't write " + config.json_file);
+    progress << "wrote " << config.json_file << "\n";
+  }
+  if (!config.plot_file.empty()) {
+    plot_report(report, config.plot_file);
+    progress << "wrote " << config.plot_file << "\n";
+  }
+}
+
+// After the report is out: a trial whose flows did not all run makes the command fail.
+void fail_if_flows_failed(const BenchReport& report) {
+  int failed = 0;
+  std::string why;
+  for (const auto& t : report.trials)
+    if (!t.all_flows_ran && failed++ == 0)
+      why = t.algorithm + " run " + std::to_string(t.run) + ": " + (t.flow_errors.empty() ? "" : t.flow_errors.front());
+  if (failed)
+    throw Error(Exit::failure, std::to_string(failed) + " trial(s) had flows that did not run (" + why + ")",
+                "the figures above include them; see the JSON's trials[].flow_errors");
+}
+
 }  // namespace
 
 int run_cc_bench(const BenchConfig& config, std::ostream& out, std::ostream& progress, bool json_out) {
@@ -257,104 +350,11 @@ int run_cc_bench(const BenchConfig& config, std::ostream& out, std::ostream& pro
   report.delay_method = delay_method(config, path);
   CpuMeter meter;
 
-  // The delay under this rate, before spending minutes on trials: refuse if it is off.
-  if (config.rtt.count() > 0) {
-    BenchConfig one = config;
-    one.flows = 1;
-    one.short_flows_per_s = 0;
-    std::string failures;
-    double max_steal = 0;
-    for (int attempt = 1; attempt <= kCalibrationAttempts; ++attempt) {
-      progress << "checking the emulated RTT under load (" << kCalibrationSeconds << " s of reno";
-      if (attempt > 1) progress << ", attempt " << attempt << " of " << kCalibrationAttempts;
-      progress << ")\n";
-      auto check = run_trial(path, one, Algorithm{"reno", "", {}}, 0, kCalibrationSeconds, meter);
-      report.calibration = check.metrics.fidelity;
-      if (report.calibration->faithful) break;
-      failures += "\n  attempt " + std::to_string(attempt) + ": " + report.calibration->why + " (steal " +
-                  fixed(check.metrics.steal_share * 100, 1) + " % of the CPUs)";
-      max_steal = std::max(max_steal, check.metrics.steal_share);
-      if (attempt == kCalibrationAttempts) {
-        // A hypervisor that takes the CPUs away stalls the delay line whatever the configuration.
-        std::string hint = max_steal >= 0.02
-                               ? "the hypervisor took up to " + fixed(max_steal * 100, 1) +
-                                     " % of this VM's CPUs during the checks (steal): the machine, not the path, may be "
-                                     "the problem; run again when it is quieter, or lower --rate"
-                               : "lower --rate or raise --rtt (docs/benchmarks.md lists what the delay line carries), "
-                                 "or use --rtt 0";
-        throw Error(Exit::unsupported,
-                    "this machine cannot emulate an RTT of " + fixed(config.rtt.count() / 1000.0, 2) + " ms at " +
-                        fixed(config.rate_bps / 1e6, 0) + " Mbit/s faithfully:" + failures,
-                    hint);
-      }
-      progress << "  not faithful: " << report.calibration->why << "; trying again\n";
-    }
-    if (!failures.empty()) report.notes.push_back("the delay check failed before it passed:" + failures);
-  }
-
-  std::vector<TrafficResult> traffic;
-  const int total = config.runs * static_cast<int>(algos.size());
-  int done = 0;
-  for (int run = 1; run <= config.runs; ++run) {
-    // Rotate the order every run, so no algorithm always follows the same one.
-    std::vector<const Algorithm*> order;
-    for (std::size_t i = 0; i < algos.size(); ++i) order.push_back(&algos[(i + run - 1) % algos.size()]);
-    for (const Algorithm* a : order) {
-      // Time left: the trials still to run, each its duration plus the pause that lets the queue drain.
-      double left_s = (total - done) * (config.duration_s + settle_seconds(config));
-      progress << "[" << ++done << "/" << total << "] run " << run << "/" << config.runs << ": " << a->cc << " for "
-               << config.duration_s << " s (about " << fixed(left_s / 60, 1) << " min left) ..." << std::flush;
-      auto o = run_trial(path, config, *a, run, config.duration_s, meter);
-      progress << " " << trial_line(o.metrics) << "\n";
-      report.trials.push_back(std::move(o.metrics));
-      traffic.push_back(std::move(o.traffic));
-    }
-  }
-  for (const auto& a : algos) report.summaries.push_back(summarize(a.cc, report.trials));
-
-  int unfaithful = 0, failed = 0;
-  for (const auto& t : report.trials) {
-    unfaithful += t.fidelity.applicable && !t.fidelity.faithful;
-    failed += !t.all_flows_ran;
-  }
-  if (unfaithful) {
-    std::string which;
-    for (const auto& t : report.trials)
-      if (t.fidelity.applicable && !t.fidelity.faithful)
-        which += "\n  " + t.algorithm + " run " + std::to_string(t.run) + ": " + t.fidelity.why + " (steal " +
-                 fixed(t.steal_share * 100, 1) + " %)";
-    report.notes.push_back(std::to_string(unfaithful) + " trial(s) saw the emulated RTT off by more than allowed; "
-                           "treat their delay figures with care (JSON: trials[].fidelity):" + which);
-  }
-  for (const auto& t : report.trials)
-    if (t.rwnd_limited_share > 0.05) {
-      report.notes.push_back(t.algorithm + " run " + std::to_string(t.run) + " was limited by the receive window " +
-                             fixed(t.rwnd_limited_share * 100, 0) + " % of its busy time");
-      break;
-    }
-
-  if (json_out) out << report_json(report, traffic).dump(2) << "\n";
-  else print_report(out, report);
-  if (!config.json_file.empty()) {
-    std::ofstream file(config.json_file);
-    file << report_json(report, traffic).dump(1) << "\n";
-    if (!file) throw Error(Exit::failure, "can't write " + config.json_file);
-    progress << "wrote " << config.json_file << "\n";
-  }
-  if (!config.plot_file.empty()) {
-    plot_report(report, traffic, config.plot_file);
-    progress << "wrote " << config.plot_file << "\n";
-  }
-  if (failed) {
-    std::string why;
-    for (const auto& t : report.trials)
-      if (!t.all_flows_ran) {
-        why = t.algorithm + " run " + std::to_string(t.run) + ": " + (t.flow_errors.empty() ? "" : t.flow_errors.front());
-        break;
-      }
-    throw Error(Exit::failure, std::to_string(failed) + " trial(s) had flows that did not run (" + why + ")",
-                "the figures above include them; see the JSON's trials[].flow_errors");
-  }
+  if (config.rtt.count() > 0) check_delay(path, config, meter, report, progress);
+  run_trials(path, config, algos, meter, report, progress);
+  note_trial_problems(report);
+  write_outputs(report, out, progress, json_out);
+  fail_if_flows_failed(report);
   return 0;
 }
 

@@ -1,6 +1,5 @@
 #include "cc_bench_plot.hpp"
 
-#include <unistd.h>
 
 #include <algorithm>
 #include <cstdlib>
@@ -24,12 +23,6 @@ std::string gp_quote(const std::string& s) {
   return q + "'";
 }
 
-std::string sh_quote(const std::string& s) {
-  std::string q = "'";
-  for (char c : s) q += c == '\'' ? std::string("'\\''") : std::string(1, c);
-  return q + "'";
-}
-
 // A scratch directory for the data files and the script, removed when done.
 struct ScratchDir {
   ScratchDir() {
@@ -50,7 +43,7 @@ void write_file(const fs::path& file, const std::string& text) {
   if (!out) throw Error(Exit::failure, "can't write " + file.string());
 }
 
-// The first run of `algorithm` in the report, or nullptr.
+// The index of the first run of `algorithm` in the report, or -1.
 int first_trial(const BenchReport& r, const std::string& algorithm) {
   for (std::size_t i = 0; i < r.trials.size(); ++i)
     if (r.trials[i].algorithm == algorithm) return static_cast<int>(i);
@@ -65,7 +58,7 @@ void require_gnuplot() {
                 "install it (apt-get install gnuplot-nox; scripts/setup.sh does) or leave out --plot");
 }
 
-void plot_report(const BenchReport& r, const std::vector<TrafficResult>& traffic, const std::string& file) {
+void plot_report(const BenchReport& r, const std::string& file) {
   ScratchDir dir;
   const auto& algos = r.config.algorithms;
   std::ostringstream scatter, cwnd, rtt, rate;
@@ -89,7 +82,7 @@ void plot_report(const BenchReport& r, const std::vector<TrafficResult>& traffic
     // Time series of the first run, every flow (dash type by flow).
     int i = first_trial(r, name);
     if (i < 0) continue;
-    const auto& flows = traffic.at(static_cast<std::size_t>(i)).bulk;
+    const auto& flows = r.traffic.at(static_cast<std::size_t>(i)).bulk;
     for (std::size_t f = 0; f < flows.size(); ++f) {
       std::ostringstream ts;
       for (const auto& s : flows[f].samples) ts << s.t << " " << s.cwnd << " " << s.rtt_us / 1000.0 << "\n";
@@ -138,7 +131,7 @@ void plot_report(const BenchReport& r, const std::vector<TrafficResult>& traffic
   fs::path script = dir.path / "bench.gp";
   write_file(script, gp.str());
   fs::path err = dir.path / "gnuplot.err";
-  if (testbed::sh("gnuplot " + sh_quote(script.string()) + " 2>" + sh_quote(err.string())) != 0) {
+  if (testbed::sh("gnuplot " + testbed::shell_quote(script.string()) + " 2>" + testbed::shell_quote(err.string())) != 0) {
     std::ifstream in(err);
     std::string text((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
     throw Error(Exit::failure, "gnuplot could not draw " + file + ": " + text, "check that the directory exists and is writable");

@@ -13,7 +13,7 @@ namespace bpfplug::bench {
 
 // Throws Error(unsupported) when gnuplot is missing, naming the package to install.
 void require_gnuplot();
-// Throws Error(failure) with gnuplot's own message if it fails.
-void plot_report(const BenchReport& report, const std::vector<TrafficResult>& traffic, const std::string& file);
+// Throws Error(failure) if gnuplot fails (its own message goes to stderr).
+void plot_report(const BenchReport& report, const std::string& file);
 
 }  // namespace bpfplug::bench

@@ -126,7 +126,7 @@ void print_report(std::ostream& out, const BenchReport& r) {
   for (const auto& n : r.notes) out << "note: " << n << "\n";
 }
 
-nlohmann::json report_json(const BenchReport& r, const std::vector<TrafficResult>& traffic) {
+nlohmann::json report_json(const BenchReport& r) {
   const auto& c = r.config;
   nlohmann::json config = {{"algorithms", c.algorithms}, {"rate_bps", c.rate_bps}, {"rtt_us", c.rtt.count()},
                            {"buffer_bytes", c.buffer_bytes},
@@ -135,7 +135,7 @@ nlohmann::json report_json(const BenchReport& r, const std::vector<TrafficResult
                            {"short_flows_per_s", c.short_flows_per_s}, {"short_flow_bytes", c.short_flow_bytes},
                            {"duration_s", c.duration_s}, {"runs", c.runs}, {"sample_every_us", c.sample_every.count()}};
   nlohmann::json trials = nlohmann::json::array();
-  for (std::size_t i = 0; i < r.trials.size(); ++i) trials.push_back(trial_json(r.trials[i], traffic.at(i)));
+  for (std::size_t i = 0; i < r.trials.size(); ++i) trials.push_back(trial_json(r.trials[i], r.traffic.at(i)));
   nlohmann::json summary = nlohmann::json::array();
   for (const auto& s : r.summaries)
     summary.push_back({{"algorithm", s.algorithm}, {"runs", s.runs},

@@ -18,6 +18,7 @@ struct BenchReport {
   std::string delay_method;  // "none", "delay line (TUN, user space)"
   std::optional<Fidelity> calibration;  // the check before the trials
   std::vector<TrialMetrics> trials;
+  std::vector<TrafficResult> traffic;  // traffic[i]: the flows of trials[i], for the time series
   std::vector<AlgoSummary> summaries;  // in the order the algorithms were named
   std::vector<std::string> notes;       // warnings the reader must see beside the figures
 };
@@ -25,7 +26,6 @@ struct BenchReport {
 // One line per trial as it finishes: the progress report.
 std::string trial_line(const TrialMetrics& m);
 void print_report(std::ostream& out, const BenchReport& report);
-// `traffic` holds every trial's flows (same order as report.trials), for the time series.
-nlohmann::json report_json(const BenchReport& report, const std::vector<TrafficResult>& traffic);
+nlohmann::json report_json(const BenchReport& report);
 
 }  // namespace bpfplug::bench

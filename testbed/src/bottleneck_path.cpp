@@ -22,10 +22,6 @@ void disable_offloads(const Netns& ns, const std::string& dev) {
   sh_or_throw("ip netns exec " + ns.name() + " ethtool -K " + dev + " gso off tso off gro off >/dev/null 2>&1");
 }
 
-void set_sysctl(const Netns& ns, const std::string& key, const std::string& value) {
-  sh_or_throw("ip netns exec " + ns.name() + " sysctl -q -w " + key + "=" + value);
-}
-
 // The last `lines` lines of a verifier log, on one line (newlines become "|").
 std::string log_tail(const char* log, int lines) {
   std::string text(log);
@@ -83,11 +79,11 @@ BottleneckPath::BottleneckPath(const std::string& prefix, const PathConfig& conf
   }
   sh_or_throw(in(sender_) + "route add default via 198.18.1.2");
   sh_or_throw(in(receiver_) + "route add default via 198.18.2.1");
-  set_sysctl(bottleneck_, "net.ipv4.ip_forward", "1");
+  bottleneck_.set_sysctl("net.ipv4.ip_forward", "1");
   for (const Netns* end : {&sender_, &receiver_}) {
-    set_sysctl(*end, "net.ipv4.tcp_ecn", "1");
+    end->set_sysctl("net.ipv4.tcp_ecn", "1");
     // Every connection starts afresh: no ssthresh or RTT remembered from an earlier one.
-    set_sysctl(*end, "net.ipv4.tcp_no_metrics_save", "1");
+    end->set_sysctl("net.ipv4.tcp_no_metrics_save", "1");
   }
 
   // Shaper: TBF at the rate, drop-tail beyond buffer_bytes. The bucket holds 1 ms of traffic

@@ -36,6 +36,10 @@ void Netns::run_inside(const std::function<void()>& fn) const {
   if (failure) std::rethrow_exception(failure);
 }
 
+void Netns::set_sysctl(const std::string& key, const std::string& value) const {
+  sh_or_throw("ip netns exec " + name_ + " sysctl -q -w " + key + "='" + value + "'");
+}
+
 VethPair::VethPair(const std::string& prefix) : a(prefix + "-a"), b(prefix + "-b") {
   std::string cmd = "ip link add veth0 netns " + a.name() + " type veth peer name veth0 netns " + b.name() +
                     " && ip -n " + a.name() + " addr add " + a_addr + "/24 dev veth0" +

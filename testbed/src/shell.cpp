@@ -16,4 +16,10 @@ void sh_or_throw(const std::string& command_line) {
   if (sh(command_line) != 0) throw std::runtime_error("testbed setup failed: " + command_line);
 }
 
+std::string shell_quote(const std::string& word) {
+  std::string quoted = "'";
+  for (char c : word) quoted += c == '\'' ? std::string("'\\''") : std::string(1, c);
+  return quoted + "'";
+}
+
 }  // namespace bpfplug::testbed

@@ -105,5 +105,17 @@ TEST_F(BenchHarness, UnknownAlgorithmIsRefusedBeforeAnythingIsBuilt) {
   EXPECT_TRUE(bench_namespaces().empty());
 }
 
+TEST_F(BenchHarness, RefusesWithoutRootOrWithoutGnuplotBeforeAnythingIsBuilt) {
+  auto r = cli({"bench", "reno", "--duration", "1"}, 65534);
+  EXPECT_EQ(r.exit_code, 3) << r.err;
+  EXPECT_NE(r.err.find("run it as root"), std::string::npos) << r.err;
+  // A PATH without gnuplot (bench finds it through the shell's `command -v`).
+  r = cli_with_env({{"PATH", "/nonexistent"}}, {"bench", "reno", "--duration", "1", "--plot", png_.string()});
+  EXPECT_EQ(r.exit_code, 4) << r.err;
+  EXPECT_NE(r.err.find("apt-get install gnuplot-nox"), std::string::npos) << "says how to get it:\n" << r.err;
+  EXPECT_FALSE(fs::exists(png_));
+  EXPECT_TRUE(bench_namespaces().empty());
+}
+
 }  // namespace
 }  // namespace bpfplug::test

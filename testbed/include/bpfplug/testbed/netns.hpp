@@ -16,6 +16,8 @@ class Netns {
   const std::string& name() const { return name_; }
   // Runs fn on a thread that has entered this namespace: sockets it creates live there.
   void run_inside(const std::function<void()>& fn) const;
+  // sysctl KEY=VALUE inside this namespace (per-namespace keys such as net.ipv4.*); throws.
+  void set_sysctl(const std::string& key, const std::string& value) const;
 
  private:
   std::string name_;
