@@ -45,6 +45,10 @@ TEST_F(BenchHarness, ComparesAPluginAndAKernelAlgorithmWithSaneFigures) {
   constexpr double kRttUs = 20'000;
   auto r = cli({"bench", "bpf_reno", "reno", "--rate", "20mbit", "--rtt", "20ms", "--flows", "2", "--stagger", "1s",
                 "--duration", "4", "--json", json_.string(), "--plot", png_.string()});
+  // bench refuses when its delay check fails; when the hypervisor took the CPUs meanwhile
+  // (steal, which this VM sees in bursts), it says so, and there is no path to judge figures on.
+  if (r.exit_code == 4 && r.err.find("the hypervisor took up to") != std::string::npos)
+    GTEST_SKIP() << "the machine was stalled by its hypervisor during bench's delay check:\n" << r.err;
   ASSERT_EQ(r.exit_code, 0) << r.err << r.out;
   EXPECT_NE(r.out.find("bpf_reno"), std::string::npos) << "the table names the algorithms:\n" << r.out;
   std::ifstream in(json_);
