@@ -98,10 +98,7 @@ BottleneckPath::BottleneckPath(const std::string& prefix, const PathConfig& conf
   marker_ = std::make_unique<Marker>();
   marker_->skel = ecn_marker_bpf::open();
   if (!marker_->skel) throw std::runtime_error("can't open the ECN marker: " + errno_text(errno));
-  marker_->skel->rodata->rate_bytes_per_sec = bytes_per_sec;
   marker_->skel->rodata->k_bytes = config_.ecn_k_bytes.value_or(0);
-  marker_->skel->rodata->limit_bytes = config_.buffer_bytes;
-  marker_->skel->rodata->bucket_bytes = burst;
   marker_->skel->rodata->drop_below =
       static_cast<std::uint32_t>(std::clamp(config_.loss, 0.0, 1.0) * 4294967295.0);
   // The verifier's log, kept for the error: what a kernel refuses in the marker is in there.
@@ -130,7 +127,8 @@ const char* BottleneckPath::delay_method() const {
 
 MarkerStats BottleneckPath::marker_stats() const {
   const auto* bss = marker_->skel->bss;
-  return {bss->stat_packets, bss->stat_marked, bss->stat_dropped, bss->stat_max_backlog, bss->stat_backlog_sum};
+  return {bss->stat_packets, bss->stat_marked, bss->stat_dropped, bss->stat_max_backlog, bss->stat_backlog_sum,
+          bss->stat_unread};
 }
 
 }  // namespace bpfplug::testbed

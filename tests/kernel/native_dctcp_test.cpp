@@ -9,7 +9,7 @@
 // recorded as test properties that the matrix copies into docs/compatibility.md:
 // - goodput (its ratio must be within 10 %),
 // - the share of packets the bottleneck CE-marked (how far above K each keeps the queue),
-// - the mean queue at the bottleneck (the marker's virtual queue, in ms at the rate),
+// - the mean queue at the bottleneck (TBF's backlog as each packet arrived, in ms at the rate),
 // - the median RTT-based queueing delay (RTT samples minus the unloaded RTT), recorded only: it
 //   also holds the endpoints' processing time, which depends on how the emulator is scheduled,
 // - alpha at the end of each flow (native: TCP_CC_INFO; bpf: the plugin's stat_last_alpha).

@@ -1,6 +1,6 @@
 // The ECN testbed: sender -- bottleneck -- receiver, three network namespaces joined by veth
 // pairs. The bottleneck shapes traffic towards the receiver with TBF (rate, drop-tail buffer)
-// and, in front of it, a tc BPF program marks CE above a virtual-queue threshold K and may drop
+// and, in front of it, a tc BPF program marks CE when TBF holds more than K bytes and may drop
 // at random (testbed/ecn_marker.bpf.c). Everything disappears with the object.
 //
 //   sender 198.18.1.1 --veth-- 198.18.1.2 [bottleneck] 198.18.2.1 --veth-- 198.18.2.2 receiver
@@ -39,11 +39,12 @@ struct MarkerStats {
   std::uint64_t packets = 0;
   std::uint64_t marked = 0;
   std::uint64_t dropped = 0;
-  std::uint64_t max_backlog_bytes = 0;   // of the virtual queue (drains at the rate, drop-tail at the buffer)
-  std::uint64_t backlog_sum_bytes = 0;  // bytes queued ahead of each packet, summed
+  std::uint64_t max_backlog_bytes = 0;  // the most TBF held ahead of a packet
+  std::uint64_t backlog_sum_bytes = 0;  // bytes TBF held ahead of each packet, summed
+  std::uint64_t unread = 0;             // packets for which the marker could not read the backlog
 
-  // The mean time a packet waited at the bottleneck, from the marker's virtual queue: what the
-  // path itself added, without the endpoints' processing that RTT samples also contain.
+  // The mean time a packet waited at the bottleneck, from TBF's backlog at its arrival: what
+  // the path itself added, without the endpoints' processing that RTT samples also contain.
   double mean_queueing_delay_ms(std::uint64_t rate_bps) const {
     return packets && rate_bps ? backlog_sum_bytes * 8.0 / rate_bps / packets * 1000 : 0;
   }
