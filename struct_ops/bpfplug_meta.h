@@ -14,6 +14,7 @@
  *   counter|VAR|DESCRIPTION
  *   gauge|VAR|DESCRIPTION
  *   requires|FEATURE|WHY
+ *   portset|VAR|DESCRIPTION
  *
  * A variant is the same plugin built with different defaults (cmake: bpfplug_add_plugin_variant,
  * which compiles the plugin's source again with extra -D defines and BPFPLUG_VARIANT_NAME set).
@@ -70,6 +71,27 @@
 #define BPFPLUG_GAUGE(var, description)                                              \
 	__bpfplug_record(gauge_##var, "gauge|" #var "|" description);                  \
 	__s64 var = 0
+
+/*
+ * Declare a port set: an array map VAR of 1024 u64 words, bit p % 64 of word p / 64 set for each
+ * port p in the set, filled by the loader from `--set VAR=8080,9000-9100` after load and before
+ * the program is attached. Test a port with bpfplug_portset_has(&VAR, port).
+ */
+#define BPFPLUG_PORTSET(var, description)                                            \
+	__bpfplug_record(portset_##var, "portset|" #var "|" description);              \
+	struct {                                                                       \
+		__uint(type, BPF_MAP_TYPE_ARRAY);                                      \
+		__uint(max_entries, 1024);                                             \
+		__type(key, __u32);                                                    \
+		__type(value, __u64);                                                  \
+	} var SEC(".maps")
+
+#define bpfplug_portset_has(map, port)                                               \
+	({                                                                             \
+		__u32 __word = (__u16)(port) / 64;                                     \
+		__u64 *__bits = bpf_map_lookup_elem(map, &__word);                     \
+		__bits && (*__bits >> ((__u16)(port) % 64) & 1);                       \
+	})
 
 /*
  * Declare a kernel feature the plugin cannot do without, by its `bpfplug probe` name (e.g.

@@ -13,6 +13,7 @@
 #include "bpfplug/file_lock.hpp"
 #include "bpfplug/libbpf_log.hpp"
 #include "bpfplug/plugin_manager.hpp"
+#include "bpfplug/policy_manager.hpp"
 #include "bpfplug/reconcile.hpp"
 #include "harness/cc_bench.hpp"
 
@@ -27,7 +28,13 @@ struct Invocation {
   SwapOptions swap;
   bool all = false;
   bool force = false;
+  std::string cgroup;  // load of a policy: --cgroup
 };
+
+bool is_policy(const Catalogue& catalogue, const std::string& name) {
+  const auto* entry = catalogue.find(name);
+  return entry && entry->meta.kind == "policy";
+}
 
 void setup_logging(bool verbose) {
   auto logger = spdlog::get("bpfplug");
@@ -53,14 +60,30 @@ std::optional<std::string> unknown_verb(int argc, const char* const* argv, const
 
 void emit(std::ostream& out, const nlohmann::json& j) { out << j.dump(2) << '\n'; }
 
-int do_list(const Invocation& inv, PluginManager& manager, std::ostream& out) {
-  ListView view{manager.catalogue(), manager.loaded(), manager.recorded_state().plugins, manager.kernel_congestion()};
+int do_list(const Invocation& inv, PluginManager& manager, PolicyManager& policies, std::ostream& out) {
+  auto loaded = manager.loaded();
+  for (const auto& p : policies.loaded()) loaded.push_back(p);
+  ListView view{manager.catalogue(), loaded, manager.recorded_state().plugins, manager.kernel_congestion()};
   if (inv.json) emit(out, to_json(view));
   else print_list(out, view);
   return 0;
 }
 
-int do_load(const Invocation& inv, PluginManager& manager, std::ostream& out) {
+int do_load_policy(const Invocation& inv, PolicyManager& policies, std::ostream& out) {
+  if (inv.load.make_default || inv.load.allow || !inv.load.variant.empty())
+    throw Error(Exit::usage, inv.plugin + " is a compression policy: --default, --allow and --variant are for congestion controls",
+                "bpfplug load " + inv.plugin + " [--set KEY=VALUE] [--cgroup PATH]");
+  auto st = policies.load(inv.plugin, {inv.load.assignments, inv.cgroup});
+  if (inv.json) emit(out, to_json(st));
+  else print_policy(out, st, "loaded");
+  return 0;
+}
+
+int do_load(const Invocation& inv, PluginManager& manager, PolicyManager& policies, std::ostream& out) {
+  if (is_policy(manager.catalogue(), inv.plugin)) return do_load_policy(inv, policies, out);
+  if (!inv.cgroup.empty())
+    throw Error(Exit::usage, "--cgroup is for compression policies; " + inv.plugin + " is a congestion control",
+                "a congestion control is chosen per socket or system-wide (--default), not per cgroup");
   auto result = manager.load(inv.plugin, inv.load);
   if (inv.json) emit(out, to_json(result));
   else print_load(out, result);
@@ -68,6 +91,9 @@ int do_load(const Invocation& inv, PluginManager& manager, std::ostream& out) {
 }
 
 int do_swap(const Invocation& inv, PluginManager& manager, std::ostream& out) {
+  if (is_policy(manager.catalogue(), inv.plugin))
+    throw Error(Exit::usage, inv.plugin + " is a compression policy, and policies are not swapped in place",
+                "bpfplug unload " + inv.plugin + " and load it again with the new settings");
   auto result = manager.swap(inv.plugin, inv.swap);
   if (inv.json) emit(out, to_json(result));
   else print_swap(out, result);
@@ -88,23 +114,43 @@ int do_restore(const Invocation& inv, PluginManager& manager, std::ostream& out)
   return 0;
 }
 
-int do_unload(const Invocation& inv, PluginManager& manager, std::ostream& out) {
+int do_unload(const Invocation& inv, PluginManager& manager, PolicyManager& policies, std::ostream& out) {
   if (inv.all == !inv.plugin.empty())
     throw Error(Exit::usage, "unload needs a plugin NAME or --all (not both)", "bpfplug unload dctcp");
+  if (!inv.all && is_policy(manager.catalogue(), inv.plugin)) {
+    auto st = policies.unload(inv.plugin);
+    if (inv.json) emit(out, to_json(st));
+    else print_policy(out, st, "unloaded");
+    return 0;
+  }
+  std::vector<PolicyStatus> policy_results;
+  if (inv.all)
+    for (const auto& name : policies.loaded()) policy_results.push_back(policies.unload(name));
   std::vector<UnloadResult> results =
       inv.all ? manager.unload_all(inv.force) : std::vector{manager.unload(inv.plugin, inv.force)};
   if (inv.json) {
     auto arr = nlohmann::json::array();
     for (const auto& r : results) arr.push_back(to_json(r));
+    for (const auto& p : policy_results) arr.push_back(to_json(p));
     emit(out, inv.all ? nlohmann::json{{"unloaded", arr}} : arr.at(0));
   } else {
     for (const auto& r : results) print_unload(out, r);
-    if (inv.all && results.empty()) out << "no plugin was loaded\n";
+    for (const auto& p : policy_results) print_policy(out, p, "unloaded");
+    if (inv.all && results.empty() && policy_results.empty()) out << "no plugin was loaded\n";
   }
   return 0;
 }
 
-int do_status(const Invocation& inv, PluginManager& manager, std::ostream& out) {
+int do_status(const Invocation& inv, PluginManager& manager, PolicyManager& policies, std::ostream& out) {
+  if (is_policy(manager.catalogue(), inv.plugin)) {
+    auto st = policies.status(inv.plugin);
+    if (inv.json) emit(out, to_json(st));
+    else print_policy(out, st, "");
+    return 0;
+  }
+  std::vector<PolicyStatus> policy_statuses;
+  if (inv.plugin.empty())
+    for (const auto& name : policies.loaded()) policy_statuses.push_back(policies.status(name));
   std::vector<std::string> names = inv.plugin.empty() ? manager.loaded() : std::vector{inv.plugin};
   std::vector<PluginStatus> statuses;
   for (const auto& name : names) statuses.push_back(manager.status(name));
@@ -122,13 +168,17 @@ int do_status(const Invocation& inv, PluginManager& manager, std::ostream& out) 
     } else {
       auto arr = nlohmann::json::array();
       for (const auto& s : statuses) arr.push_back(to_json(s));
-      emit(out, {{"plugins", arr}, {"default", kernel.current_default}, {"problems", problem_list}});
+      auto policy_arr = nlohmann::json::array();
+      for (const auto& p : policy_statuses) policy_arr.push_back(to_json(p));
+      emit(out, {{"plugins", arr}, {"policies", policy_arr}, {"default", kernel.current_default}, {"problems", problem_list}});
     }
     return 0;
   }
   print_problems(out, problems);
-  if (statuses.empty()) out << "no plugin loaded (bpfplug list shows the plugins this build carries)\n";
+  if (statuses.empty() && policy_statuses.empty())
+    out << "no plugin loaded (bpfplug list shows the plugins this build carries)\n";
   for (const auto& s : statuses) print_status(out, s, kernel);
+  for (const auto& p : policy_statuses) print_policy(out, p, "");
   return 0;
 }
 
@@ -284,7 +334,10 @@ int run_cli(int argc, const char* const* argv, Host& host, const Catalogue& cata
                  "Also make it the system default (net.ipv4.tcp_congestion_control); unload restores the old one");
   load->add_flag("--allow", inv.load.allow,
                  "Add it to net.ipv4.tcp_allowed_congestion_control so unprivileged programs may choose it");
-  load->add_option("--set", inv.load.assignments, "Set a tunable before load (repeatable): --set KEY=VALUE");
+  load->add_option("--set", inv.load.assignments,
+                   "Set a tunable or a policy's port set before load (repeatable): --set KEY=VALUE");
+  load->add_option("--cgroup", inv.cgroup,
+                   "Policies: attach to this cgroup v2 (a path, absolute or under the cgroup v2 mount; default: its root)");
   auto* swap = app.add_subcommand(
       "swap", "Replace the running implementation of plugin NAME under the same registered name, atomically");
   swap->add_option("NAME", inv.plugin, "Loaded plugin to swap")->required();
@@ -372,13 +425,14 @@ int run_cli(int argc, const char* const* argv, Host& host, const Catalogue& cata
   try {
     if (bench->parsed()) return do_bench(inv, bench_words, out, err);
     PluginManager manager(host, catalogue, paths);
-    if (list->parsed()) return do_list(inv, manager, out);
-    if (load->parsed()) return do_load(inv, manager, out);
+    PolicyManager policies(host, manager.catalogue(), paths);
+    if (list->parsed()) return do_list(inv, manager, policies, out);
+    if (load->parsed()) return do_load(inv, manager, policies, out);
     if (swap->parsed()) return do_swap(inv, manager, out);
     if (repair->parsed()) return do_repair(inv, manager, out);
     if (restore->parsed()) return do_restore(inv, manager, out);
-    if (unload->parsed()) return do_unload(inv, manager, out);
-    if (status->parsed()) return do_status(inv, manager, out);
+    if (unload->parsed()) return do_unload(inv, manager, policies, out);
+    if (status->parsed()) return do_status(inv, manager, policies, out);
     if (probe->parsed()) return do_probe(inv, host, out);
     if (enable->parsed()) return do_enable(inv, boot, host, manager, out, err);
     if (disable->parsed()) return do_disable(inv, boot, host, manager, out, err);

@@ -164,7 +164,10 @@ void print_list(std::ostream& out, const ListView& view) {
   row("PLUGIN", "VERSION", "REGISTERS AS", "STATE", "DESCRIPTION");
   for (const auto& e : view.catalogue.entries()) {
     if (e.meta.variant != kDefaultVariant) continue;  // one row per plugin, its variants below
-    row(e.meta.name, e.meta.version, e.ops_name, state_of(view, e), e.meta.description);
+    row(e.meta.name, e.meta.version, e.meta.kind == "policy" ? "(policy)" : e.ops_name, state_of(view, e),
+        e.meta.description);
+    for (const auto& p : e.meta.portsets)
+      out << std::string(name_w + 2, ' ') << "port set: " << p.name << " (" << p.description << ")\n";
     if (!e.meta.tunables.empty()) {
       std::vector<std::string> parts;
       for (const auto& t : e.meta.tunables)
@@ -392,6 +395,34 @@ void print_reconcile(std::ostream& out, const ReconcileReport& report, const std
   for (const auto& r : report.plugins) name_w = std::max(name_w, r.step.plugin.size());
   for (const auto& r : report.plugins)
     out << "  " << std::left << std::setw(name_w + 2) << r.step.plugin << describe_result(r) << '\n';
+}
+
+nlohmann::json to_json(const PolicyStatus& s) {
+  return {{"plugin", s.plugin},
+          {"kind", "policy"},
+          {"version", s.version},
+          {"cgroup", s.cgroup.string()},
+          {"prog_id", s.ids.prog_id},
+          {"link_id", s.ids.link_id},
+          {"cgroup_id", s.ids.cgroup_id},
+          {"tunables", s.tunables},
+          {"portsets", s.portsets},
+          {"counters", s.counters}};
+}
+
+void print_policy(std::ostream& out, const PolicyStatus& s, const std::string& verb) {
+  if (!verb.empty()) {
+    out << verb << " policy " << s.plugin << " " << s.version << " (cgroup " << s.cgroup.string() << ")\n";
+    if (verb != "loaded") return;
+  } else {
+    out << s.plugin << " " << s.version << ": compression policy on cgroup "
+        << (s.cgroup.empty() ? "(gone)" : s.cgroup.string()) << " (prog " << s.ids.prog_id << ", link "
+        << s.ids.link_id << ")\n";
+  }
+  for (const auto& [name, ports] : s.portsets) out << "  " << name << " = " << (ports.empty() ? "(empty: compresses nothing)" : ports) << "\n";
+  for (const auto& [name, value] : s.tunables) out << "  " << name << " = " << value << "\n";
+  if (verb.empty())
+    for (const auto& [name, value] : s.counters) out << "  " << name << ": " << value << "\n";
 }
 
 }  // namespace bpfplug::cli

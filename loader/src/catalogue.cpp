@@ -105,7 +105,8 @@ CatalogueEntry Catalogue::describe(std::span<const std::byte> elf) {
   entry.meta = read_plugin_metadata(elf);
   entry.elf = elf;
   auto obj = open_object(elf, entry.meta.name);
-  entry.ops_name = struct_ops_name(obj.get(), struct_ops_map(obj.get()));
+  if (entry.meta.kind != "policy")  // a policy is a sock_ops program: it registers no name
+    entry.ops_name = struct_ops_name(obj.get(), struct_ops_map(obj.get()));
   return entry;
 }
 

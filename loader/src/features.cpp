@@ -111,6 +111,9 @@ KernelFeatures probe_kernel(const std::filesystem::path& bpffs) {
   f.struct_ops = has_type(vmlinux.get(), "bpf_struct_ops_tcp_congestion_ops", BTF_KIND_STRUCT);
   f.struct_ops_link = has_type(vmlinux.get(), "bpf_struct_ops_link", BTF_KIND_STRUCT);
   f.hdr_options = has_enum_value(vmlinux.get(), "BPF_SOCK_OPS_WRITE_HDR_OPT_CB_FLAG");
+  // openEuler's tcp_comp brings its sysctls (../shared/reference/tcp_comp.md).
+  std::error_code ec;
+  f.tcp_comp = std::filesystem::exists("/proc/sys/net/ipv4/tcp_compression_ports", ec);
   // What a BPF congestion control may call is measured where possible (root), else inferred
   // from the version (the kfunc allow-list of bpf_tcp_ca exists from 5.13 on).
   f.probed_by_loading = f.struct_ops && geteuid() == 0;
@@ -137,6 +140,7 @@ std::optional<bool> feature_by_name(const KernelFeatures& f, std::string_view na
   if (name == "cc_kfuncs") return f.cc_kfuncs;
   if (name == "cc_setsockopt") return f.cc_setsockopt;
   if (name == "hdr_options") return f.hdr_options;
+  if (name == "tcp_comp") return f.tcp_comp;
   return std::nullopt;
 }
 
@@ -169,6 +173,10 @@ std::vector<FeatureReport> describe_features(const KernelFeatures& f) {
        f.hdr_options ? "enum value BPF_SOCK_OPS_WRITE_HDR_OPT_CB_FLAG" : "no header-option sock_ops flags",
        f.hdr_options ? "compression policies can negotiate in the TCP handshake"
                      : "compression policies can't negotiate: needs Linux >= 5.10"},
+      {"tcp_comp", f.tcp_comp,
+       f.tcp_comp ? "/proc/sys/net/ipv4/tcp_compression_ports" : "no net.ipv4.tcp_compression_ports sysctl",
+       f.tcp_comp ? "the kernel compresses itself (openEuler tcp_comp); its static port policy is the sysctl"
+                  : "no kernel compression (it is openEuler's): policies negotiate for the user-space data path"},
       {"bpffs", f.bpffs_mounted, f.bpffs_mounted ? "mounted" : "not mounted",
        f.bpffs_mounted ? "plugins stay registered after bpfplug exits"
                        : "bpfplug load mounts it (mount -t bpf bpf /sys/fs/bpf)"},

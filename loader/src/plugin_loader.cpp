@@ -49,30 +49,6 @@ bpf_map* find_data_map(bpf_object* obj, std::string_view section) {
   return nullptr;
 }
 
-void apply_settings(bpf_object* obj, const std::string& plugin, const ObjectSettings& settings) {
-  bpf_map* rodata = find_data_map(obj, "rodata");
-  std::size_t size = 0;
-  void* image = rodata ? bpf_map__initial_value(rodata, &size) : nullptr;
-  if (!image) {
-    if (settings.tunables.empty()) return;
-    throw Error(Exit::usage, "plugin " + plugin + " declares tunables but has no .rodata",
-                "declare tunables with BPFPLUG_TUNABLE (const volatile globals)");
-  }
-  std::span<std::byte> bytes(static_cast<std::byte*>(image), size);
-  auto vars = datasec_vars(bpf_object__btf(obj), ".rodata");
-  auto find = [&](const std::string& name) {
-    return std::find_if(vars.begin(), vars.end(), [&](const auto& v) { return v.name == name; });
-  };
-  for (const auto& [name, value] : settings.tunables) {
-    auto it = find(name);
-    if (it == vars.end())
-      throw Error(Exit::usage, "plugin " + plugin + ": tunable " + name + " has no .rodata variable",
-                  "declare it with BPFPLUG_TUNABLE, which defines the variable");
-    write_var(bytes, *it, value);
-  }
-  if (auto it = find("bpfplug_cc_kfuncs"); it != vars.end()) write_var(bytes, *it, settings.cc_kfuncs ? 1 : 0);
-}
-
 std::uint32_t map_id(int fd) {
   bpf_map_info info{};
   __u32 len = sizeof(info);
@@ -190,6 +166,31 @@ std::uint32_t link_map_id(int link_fd) {
 }
 
 }  // namespace
+
+void apply_settings(bpf_object* obj, const std::string& plugin, const ObjectSettings& settings) {
+  bpf_map* rodata = find_data_map(obj, "rodata");
+  std::size_t size = 0;
+  void* image = rodata ? bpf_map__initial_value(rodata, &size) : nullptr;
+  if (!image) {
+    if (settings.tunables.empty()) return;
+    throw Error(Exit::usage, "plugin " + plugin + " declares tunables but has no .rodata",
+                "declare tunables with BPFPLUG_TUNABLE (const volatile globals)");
+  }
+  std::span<std::byte> bytes(static_cast<std::byte*>(image), size);
+  auto vars = datasec_vars(bpf_object__btf(obj), ".rodata");
+  auto find = [&](const std::string& name) {
+    return std::find_if(vars.begin(), vars.end(), [&](const auto& v) { return v.name == name; });
+  };
+  for (const auto& [name, value] : settings.tunables) {
+    auto it = find(name);
+    if (it == vars.end())
+      throw Error(Exit::usage, "plugin " + plugin + ": tunable " + name + " has no .rodata variable",
+                  "declare it with BPFPLUG_TUNABLE, which defines the variable");
+    write_var(bytes, *it, value);
+  }
+  if (auto it = find("bpfplug_cc_kfuncs"); it != vars.end()) write_var(bytes, *it, settings.cc_kfuncs ? 1 : 0);
+}
+
 
 fs::path partial_load_dir(const fs::path& pin_dir) {
   return pin_dir.parent_path() / (kPartialPrefix + pin_dir.filename().string());
@@ -402,11 +403,14 @@ std::map<std::string, std::int64_t> PinnedPlugin::variables(const std::string& s
 }
 
 std::map<std::string, std::int64_t> PinnedPlugin::variables(const std::string& section, int number) const {
-  std::map<std::string, std::int64_t> out;
   const Generation* g = find(number);
   std::error_code ec;
-  if (!g || !fs::exists(g->dir / section, ec)) return out;
-  auto path = g->dir / section;
+  if (!g || !fs::exists(g->dir / section, ec)) return {};
+  return read_pinned_variables(g->dir / section);
+}
+
+std::map<std::string, std::int64_t> read_pinned_variables(const fs::path& path) {
+  std::map<std::string, std::int64_t> out;
   UniqueFd fd(bpf_obj_get(path.c_str()));
   bpf_map_info info{};
   __u32 len = sizeof(info);

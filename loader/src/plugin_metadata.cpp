@@ -84,6 +84,10 @@ void add_record(PluginMeta& meta, Seen& seen, std::string_view record) {
     auto f = split_fields(record, 3);
     if (f.size() != 3 || f[1].empty()) malformed(record, "expected requires|FEATURE|WHY");
     meta.requirements.push_back({std::string(f[1]), std::string(f[2])});
+  } else if (type == "portset") {
+    auto f = split_fields(record, 3);
+    if (f.size() != 3 || f[1].empty()) malformed(record, "expected portset|VAR|DESCRIPTION");
+    meta.portsets.push_back({std::string(f[1]), std::string(f[2])});
   } else if (type == "counter" || type == "gauge") {
     auto f = split_fields(record, 3);
     if (f.size() != 3 || f[1].empty()) malformed(record, "expected counter|VAR|DESCRIPTION");
@@ -102,6 +106,12 @@ struct ElfCloser {
 const TunableSpec* PluginMeta::find_tunable(std::string_view var) const {
   for (const auto& t : tunables)
     if (t.name == var) return &t;
+  return nullptr;
+}
+
+const PortSetSpec* PluginMeta::find_portset(std::string_view var) const {
+  for (const auto& p : portsets)
+    if (p.name == var) return &p;
   return nullptr;
 }
 

@@ -19,10 +19,12 @@ std::map<std::string, std::int64_t> resolve_tunables(const PluginMeta& meta,
                                               std::to_string(meta.tunables[0].default_value));
     std::string key = text.substr(0, eq);
     std::string value = text.substr(eq + 1);
+    if (meta.find_portset(key)) continue;  // resolve_portsets() reads it
     const TunableSpec* spec = meta.find_tunable(key);
     if (!spec) {
       std::vector<std::string> names;
       for (const auto& t : meta.tunables) names.push_back(t.name);
+      for (const auto& p : meta.portsets) names.push_back(p.name);
       auto guess = closest_name(key, names);
       throw Error(Exit::usage, "plugin " + meta.name + " has no tunable '" + key + "'",
                   names.empty()       ? meta.name + " has no tunables"
@@ -42,6 +44,22 @@ std::map<std::string, std::int64_t> resolve_tunables(const PluginMeta& meta,
     values[key] = *number;
   }
   return values;
+}
+
+}  // namespace bpfplug
+
+namespace bpfplug {
+
+std::map<std::string, PortSet> resolve_portsets(const PluginMeta& meta, const std::vector<std::string>& assignments) {
+  std::map<std::string, PortSet> sets;
+  for (const auto& p : meta.portsets) sets[p.name] = PortSet();
+  for (const auto& text : assignments) {
+    auto eq = text.find('=');
+    if (eq == std::string::npos) continue;  // resolve_tunables() reports it
+    std::string key = text.substr(0, eq);
+    if (meta.find_portset(key)) sets[key] = PortSet::parse(std::string_view(text).substr(eq + 1), "--set " + key);
+  }
+  return sets;
 }
 
 }  // namespace bpfplug

@@ -9,7 +9,8 @@ namespace {
 
 using markers::marker;
 
-// Mounts and settings every run needs. bpffs is left alone: `bpfplug load` mounts it. /tmp
+// Mounts and settings every run needs. bpffs is left alone: `bpfplug load` mounts it. cgroup v2
+// is where compression policies attach (CompPolicy.* tests). /tmp
 // stays on the root file system (itself a writable tmpfs): a tmpfs mounted over it would hide
 // binaries that live under /tmp on the host, such as a build in /tmp/fresh/build.
 constexpr std::string_view kSetup = R"(export PATH=/usr/sbin:/usr/bin:/sbin:/bin HOME=/root
@@ -17,6 +18,7 @@ mount -t proc proc /proc
 mount -t sysfs sysfs /sys
 mount -t devtmpfs devtmpfs /dev
 mount -t tmpfs tmpfs /run
+mount -t cgroup2 none /sys/fs/cgroup
 mount --make-rshared /
 dmesg -n 1
 ip link set lo up

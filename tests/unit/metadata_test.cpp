@@ -292,8 +292,10 @@ TEST(ReadPluginMetadata, ClashCubicSkeleton) {
 }
 
 // The object name of a variant as cmake/BpfObject.cmake makes it: PLUGIN__VARIANT, '-' -> '_'.
-std::string variant_object_name(const PluginMeta& meta) {
-  std::string name = meta.name + "__" + meta.variant;
+// The object (and skeleton) name of a plugin's variant: its names made a C identifier
+// (comp-ports -> comp_ports, dctcp's alpha0 -> dctcp__alpha0).
+std::string object_name_of(const PluginMeta& meta) {
+  std::string name = meta.variant == "default" ? meta.name : meta.name + "__" + meta.variant;
   std::replace(name.begin(), name.end(), '-', '_');
   return name;
 }
@@ -303,8 +305,7 @@ TEST(ReadPluginMetadata, EveryEmbeddedObjectNamesItself) {
   for (const auto& object : embedded_objects()) {
     SCOPED_TRACE(object.object_name);
     auto meta = read_plugin_metadata(object.elf);
-    if (meta.variant == "default") EXPECT_EQ(meta.name, object.object_name);
-    else EXPECT_EQ(variant_object_name(meta), object.object_name);
+    EXPECT_EQ(object_name_of(meta), object.object_name);
     EXPECT_THAT(meta.kind, ::testing::AnyOf("cc", "policy"));
     EXPECT_FALSE(meta.version.empty());
     EXPECT_FALSE(meta.description.empty());

@@ -20,6 +20,8 @@
 #include "bpfplug/catalogue.hpp"
 #include "bpfplug/state.hpp"
 
+struct bpf_object;
+
 namespace bpfplug {
 
 // What bpfplug writes into an object's .rodata before the kernel sees it.
@@ -28,6 +30,13 @@ struct ObjectSettings {
   bool cc_kfuncs = false;  // the kernel lets BPF congestion control call tcp_* kfuncs (5.13+);
                            // sets bpfplug_cc_kfuncs (struct_ops/bpfplug_compat.h) where present
 };
+
+// Writes `settings` into an opened (not yet loaded) object's .rodata. Throws a usage Error
+// for a tunable the object has no variable for.
+void apply_settings(bpf_object* obj, const std::string& plugin, const ObjectSettings& settings);
+
+// The integer variables of a pinned global-data map (rodata, data, bss), named through its BTF.
+std::map<std::string, std::int64_t> read_pinned_variables(const std::filesystem::path& path);
 
 struct KernelIds {
   std::uint32_t ops_map_id = 0;

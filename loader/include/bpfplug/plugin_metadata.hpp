@@ -27,6 +27,12 @@ struct CounterSpec {
   bool gauge = false;  // may go down (e.g. sockets in use); shown signed
 };
 
+// A set of ports the loader writes into the plugin's map of that name (BPFPLUG_PORTSET).
+struct PortSetSpec {
+  std::string name;
+  std::string description;
+};
+
 // A kernel feature the plugin cannot work without (a name of `bpfplug probe`), and why.
 struct Requirement {
   std::string feature;
@@ -44,8 +50,10 @@ struct PluginMeta {
   std::vector<TunableSpec> tunables;
   std::vector<CounterSpec> counters;
   std::vector<Requirement> requirements;
+  std::vector<PortSetSpec> portsets;  // policies only
 
   const TunableSpec* find_tunable(std::string_view var) const;
+  const PortSetSpec* find_portset(std::string_view var) const;
 };
 
 // Parses the NUL-separated records of a ".bpfplug.meta" section. Throws Error on a malformed

@@ -8,6 +8,7 @@
 #include <vector>
 
 #include "bpfplug/plugin_metadata.hpp"
+#include "bpfplug/port_set.hpp"
 
 namespace bpfplug {
 
@@ -16,5 +17,9 @@ namespace bpfplug {
 // a value that is not an integer, or one outside the declared range.
 std::map<std::string, std::int64_t> resolve_tunables(const PluginMeta& meta,
                                                      const std::vector<std::string>& assignments);
+
+// Every port set of `meta` (empty unless assigned), from the same `assignments`
+// ("ports=8080,9000-9100"). Throws a usage Error for a malformed set.
+std::map<std::string, PortSet> resolve_portsets(const PluginMeta& meta, const std::vector<std::string>& assignments);
 
 }  // namespace bpfplug

@@ -10,6 +10,7 @@
 #include "bpfplug/error.hpp"
 #include "bpfplug/features.hpp"
 #include "bpfplug/plugin_manager.hpp"
+#include "bpfplug/policy_manager.hpp"
 #include "bpfplug/reconcile.hpp"
 
 namespace bpfplug::cli {
@@ -30,6 +31,7 @@ nlohmann::json to_json(const Problem& problem);
 nlohmann::json to_json(const RestoreResult& result);
 nlohmann::json to_json(const KernelFeatures& features, bool privileged);
 nlohmann::json to_json(const Error& error);
+nlohmann::json to_json(const PolicyStatus& status);
 
 void print_list(std::ostream& out, const ListView& view);
 void print_load(std::ostream& out, const LoadResult& result);
@@ -41,6 +43,8 @@ void print_repair(std::ostream& out, const std::vector<std::string>& done);
 void print_restore(std::ostream& out, const RestoreResult& result);
 void print_probe(std::ostream& out, const KernelFeatures& features, bool privileged);
 void print_error(std::ostream& err, const Error& error);
+// verb: "loaded", "unloaded" or "" (status).
+void print_policy(std::ostream& out, const PolicyStatus& status, const std::string& verb);
 
 // Boot persistence: `config_file` is the boot config they changed or applied.
 nlohmann::json to_json(const EnableResult& result, const std::filesystem::path& config_file);

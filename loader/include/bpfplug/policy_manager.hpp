@@ -1,0 +1,55 @@
+// What `bpfplug load|unload|status` do for a compression policy (a plugin of kind "policy"):
+// attach it to a cgroup v2 (the root by default), detach it, report it. One compression policy
+// at a time: two would both answer the same handshake.
+#pragma once
+
+#include <cstdint>
+#include <filesystem>
+#include <map>
+#include <string>
+#include <vector>
+
+#include "bpfplug/catalogue.hpp"
+#include "bpfplug/host.hpp"
+#include "bpfplug/paths.hpp"
+#include "bpfplug/policy_loader.hpp"
+
+namespace bpfplug {
+
+struct PolicyLoadOptions {
+  std::vector<std::string> assignments;  // --set key=value (tunables and port sets)
+  std::string cgroup;                    // --cgroup: a cgroup v2 path; empty: the root
+};
+
+struct PolicyStatus {
+  std::string plugin;
+  std::string version;
+  std::filesystem::path cgroup;  // empty if the cgroup is gone
+  PolicyIds ids;
+  std::map<std::string, std::int64_t> tunables;
+  std::map<std::string, std::string> portsets;  // as written on the command line
+  std::map<std::string, std::int64_t> counters;
+};
+
+// The cgroup v2 mount point from /proc/mounts, or empty if cgroup v2 is not mounted.
+std::filesystem::path cgroup2_mount();
+
+class PolicyManager {
+ public:
+  PolicyManager(Host& host, const Catalogue& catalogue, Paths paths);
+
+  PolicyStatus load(const std::string& plugin, const PolicyLoadOptions& options);
+  PolicyStatus unload(const std::string& plugin);
+  PolicyStatus status(const std::string& plugin) const;  // throws if not loaded
+  std::vector<std::string> loaded() const;               // policy names with pins
+
+ private:
+  std::filesystem::path resolve_cgroup(const std::string& option) const;
+  std::filesystem::path dir(const std::string& plugin) const { return policies_dir(paths_.pin_root) / plugin; }
+
+  Host& host_;
+  const Catalogue& catalogue_;
+  Paths paths_;
+};
+
+}  // namespace bpfplug

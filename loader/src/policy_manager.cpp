@@ -1,0 +1,145 @@
+#include "bpfplug/policy_manager.hpp"
+
+#include <sys/stat.h>
+
+#include <algorithm>
+#include <fstream>
+#include <sstream>
+
+#include "bpfplug/error.hpp"
+#include "bpfplug/file_lock.hpp"
+#include "bpfplug/tunables.hpp"
+
+namespace fs = std::filesystem;
+
+namespace bpfplug {
+namespace {
+
+// The cgroup v2 directory whose id (its inode on cgroup2) is `id`, searched from `root`.
+fs::path cgroup_path_of(const fs::path& root, std::uint64_t id) {
+  std::error_code ec;
+  struct stat st {};
+  if (root.empty() || id == 0) return {};
+  if (stat(root.c_str(), &st) == 0 && st.st_ino == id) return root;
+  for (fs::recursive_directory_iterator it(root, fs::directory_options::skip_permission_denied, ec), end;
+       !ec && it != end; it.increment(ec)) {
+    if (!it->is_directory(ec)) continue;
+    if (stat(it->path().c_str(), &st) == 0 && st.st_ino == id) return it->path();
+  }
+  return {};
+}
+
+}  // namespace
+
+fs::path cgroup2_mount() {
+  std::ifstream mounts("/proc/mounts");
+  std::string line;
+  while (std::getline(mounts, line)) {
+    std::istringstream fields(line);
+    std::string device, mount_point, type;
+    fields >> device >> mount_point >> type;
+    if (type == "cgroup2") return mount_point;
+  }
+  return {};
+}
+
+PolicyManager::PolicyManager(Host& host, const Catalogue& catalogue, Paths paths)
+    : host_(host), catalogue_(catalogue), paths_(std::move(paths)) {}
+
+fs::path PolicyManager::resolve_cgroup(const std::string& option) const {
+  fs::path mount = cgroup2_mount();
+  if (mount.empty())
+    throw Error(Exit::unsupported, "cgroup v2 is not mounted, and policies attach to a cgroup v2",
+                "mount it (mount -t cgroup2 none /sys/fs/cgroup/unified) and run the command again");
+  if (option.empty()) return mount;
+  fs::path path = fs::path(option).is_absolute() ? fs::path(option) : mount / option;
+  std::error_code ec;
+  auto rel = fs::relative(fs::weakly_canonical(path, ec), fs::weakly_canonical(mount, ec), ec);
+  if (ec || rel.empty() || rel.native().starts_with(".."))
+    throw Error(Exit::usage, "--cgroup " + option + " is not inside the cgroup v2 hierarchy at " + mount.string(),
+                "give a directory under " + mount.string() + " (absolute, or relative to it)");
+  if (!fs::is_directory(path, ec))
+    throw Error(Exit::usage, "--cgroup " + option + ": no such cgroup (" + path.string() + ")",
+                "create it (mkdir " + path.string() + ") or name an existing one");
+  return path;
+}
+
+std::vector<std::string> PolicyManager::loaded() const {
+  std::vector<std::string> names;
+  std::error_code ec;
+  for (const auto& entry : fs::directory_iterator(policies_dir(paths_.pin_root), ec)) {
+    auto name = entry.path().filename().string();
+    if (!name.starts_with("_") && fs::exists(entry.path() / "link", ec)) names.push_back(name);
+  }
+  std::sort(names.begin(), names.end());
+  return names;
+}
+
+PolicyStatus PolicyManager::load(const std::string& plugin, const PolicyLoadOptions& options) {
+  // Arguments first: a typo gets the same answer with or without privileges.
+  const CatalogueEntry& entry = catalogue_.get(plugin);
+  PolicySettings settings{resolve_tunables(entry.meta, options.assignments),
+                          resolve_portsets(entry.meta, options.assignments)};
+  if (!host_.privileged())
+    throw Error(Exit::permission, "can't load policy " + plugin + ": Permission denied",
+                "run as root (sudo bpfplug load " + plugin + ")");
+  fs::path cgroup = resolve_cgroup(options.cgroup);
+  host_.ensure_bpffs(paths_.bpffs());
+  FileLock lock(paths_.lock_file());
+  std::error_code ec;
+  fs::remove_all(policies_dir(paths_.pin_root) / ("_partial_" + plugin), ec);  // an interrupted load's
+  for (const auto& other : loaded()) {
+    if (other == plugin)
+      throw Error(Exit::conflict, "policy " + plugin + " is already loaded",
+                  "bpfplug unload " + plugin + " first to load it with other settings");
+    throw Error(Exit::conflict, "can't load policy " + plugin + ": the compression policy " + other + " is loaded",
+                "one compression policy at a time (both would answer the same handshake): bpfplug unload " + other);
+  }
+  fs::create_directories(policies_dir(paths_.pin_root), ec);
+  if (ec) throw Error(Exit::failure, "can't create " + policies_dir(paths_.pin_root).string() + ": " + ec.message());
+  attach_and_pin_policy(entry, settings, cgroup, dir(plugin), comp_contract_dir(paths_.pin_root));
+  return status(plugin);
+}
+
+PolicyStatus PolicyManager::unload(const std::string& plugin) {
+  catalogue_.get(plugin);
+  if (!host_.privileged())
+    throw Error(Exit::permission, "can't unload policy " + plugin + ": Permission denied",
+                "run as root (sudo bpfplug unload " + plugin + ")");
+  FileLock lock(paths_.lock_file());
+  PolicyStatus st = status(plugin);
+  PinnedPolicy::open(dir(plugin))->detach_and_unpin();
+  std::error_code ec;
+  if (loaded().empty()) {
+    // The last policy: nothing acts on the contract any more. Sockets marked ready keep their
+    // storage while a process holds the maps.
+    fs::remove_all(comp_contract_dir(paths_.pin_root), ec);
+    fs::remove(policies_dir(paths_.pin_root), ec);
+    fs::remove(paths_.pin_root, ec);  // only if empty
+  }
+  return st;
+}
+
+PolicyStatus PolicyManager::status(const std::string& plugin) const {
+  const CatalogueEntry& entry = catalogue_.get(plugin);
+  if (!host_.privileged())
+    throw Error(Exit::permission, "can't read the state of policy " + plugin + " (bpffs is root-only)",
+                "run as root (sudo bpfplug status " + plugin + ")");
+  auto pinned = PinnedPolicy::open(dir(plugin));
+  if (!pinned) throw Error(Exit::conflict, "policy " + plugin + " is not loaded", "load it with bpfplug load " + plugin);
+  PolicyStatus st;
+  st.plugin = plugin;
+  st.version = entry.meta.version;
+  st.ids = pinned->ids();
+  st.cgroup = cgroup_path_of(cgroup2_mount(), st.ids.cgroup_id);
+  auto rodata = pinned->variables("rodata");
+  for (const auto& t : entry.meta.tunables)
+    if (auto it = rodata.find(t.name); it != rodata.end()) st.tunables[t.name] = it->second;
+  for (const auto& p : entry.meta.portsets) st.portsets[p.name] = pinned->portset(p.name).to_string();
+  auto bss = pinned->variables("bss");
+  for (const auto& c : entry.meta.counters)
+    if (auto it = bss.find(c.name); it != bss.end()) st.counters[c.name] = it->second;
+  return st;
+}
+
+}  // namespace bpfplug
