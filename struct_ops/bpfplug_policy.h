@@ -142,6 +142,15 @@ static __always_inline void key_from(const struct bpfplug_comp_conn *c, struct h
 	__builtin_memcpy(k->remote_ip, c->remote_ip, sizeof(k->remote_ip));
 }
 
+/* The server-side handshake key of the connection sock_ops is called for. */
+static __always_inline void handshake_key_of(struct bpf_sock_ops *skops, struct handshake_key *key)
+{
+	struct bpfplug_comp_conn conn;
+
+	conn_from(skops, BPFPLUG_COMP_SERVER, &conn);
+	key_from(&conn, key);
+}
+
 static __always_inline bool socket_ready(struct bpf_sock *sk)
 {
 	struct bpfplug_comp_ready *r = bpf_sk_storage_get(&ready, sk, 0, 0);
@@ -282,15 +291,13 @@ static __always_inline void on_write_hdr_opt(struct bpf_sock_ops *skops)
 	bpfplug_count(stat_echoed, 1);
 	/* Remember which SYN-ACK carried it: the connection is only on if the ACK acknowledges it
 	 * (not some later SYN-cookie exchange on the same 4-tuple). */
-	struct bpfplug_comp_conn conn;
 	struct handshake_key key;
 	struct handshake *hs;
 	struct tcphdr *th = (void *)(long)skops->skb_data;
 
 	if ((void *)(th + 1) > (void *)(long)skops->skb_data_end)
 		return;
-	conn_from(skops, BPFPLUG_COMP_SERVER, &conn);
-	key_from(&conn, &key);
+	handshake_key_of(skops, &key);
 	hs = bpf_map_lookup_elem(&handshakes, &key);
 	if (hs) {
 		hs->isn = bpf_ntohl(th->seq);
@@ -332,7 +339,6 @@ static __always_inline void on_active_established(struct bpf_sock_ops *skops)
  * header-option callbacks, turned off here). */
 static __always_inline void on_passive_established(struct bpf_sock_ops *skops)
 {
-	struct bpfplug_comp_conn conn;
 	struct handshake_key key;
 	struct handshake *hs;
 	struct bpfplug_comp_verdict *v;
@@ -345,8 +351,7 @@ static __always_inline void on_passive_established(struct bpf_sock_ops *skops)
 	v = bpf_sk_storage_get(&verdict, sk, 0, BPF_SK_STORAGE_GET_F_CREATE);
 	if (!v)
 		return;
-	conn_from(skops, BPFPLUG_COMP_SERVER, &conn);
-	key_from(&conn, &key);
+	handshake_key_of(skops, &key);
 	hs = bpf_map_lookup_elem(&handshakes, &key);
 	v->role = BPFPLUG_COMP_SERVER;
 	v->on = 0;

@@ -16,30 +16,17 @@
 #include "bpfplug/crash_point.hpp"
 #include "bpfplug/error.hpp"
 #include "bpfplug/unique_fd.hpp"
+#include "pin_helpers.hpp"
 
 namespace fs = std::filesystem;
 
 namespace bpfplug {
 namespace {
 
-// Pins under a plugin's directory ("link" exists only in link mode) and under each generation's.
-constexpr const char* kLinkPin = "link";
-constexpr const char* kOpsPin = "ops";
-// bpffs reserves names with dots; a leading '_' keeps staging directories apart from plugin
-// names (plugin_metadata.cpp forbids it there) and from generation names.
-constexpr const char* kPartialPrefix = "_partial_";
-constexpr std::string_view kDataSections[] = {"rodata", "data", "bss"};
+using namespace pins;
 
-// The global-data section an internal map holds ("bss" for "dctcp.bss"), or empty.
-std::string_view data_section_of(const bpf_map* map) {
-  if (!bpf_map__is_internal(map)) return {};
-  std::string_view name = bpf_map__name(map);
-  auto dot = name.rfind('.');
-  if (dot == std::string_view::npos) return {};
-  for (auto section : kDataSections)
-    if (name.substr(dot + 1) == section) return section;
-  return {};
-}
+// Pins under a plugin's directory (kLinkPin exists only in link mode) and under each generation's.
+constexpr const char* kOpsPin = "ops";
 
 bpf_map* find_data_map(bpf_object* obj, std::string_view section) {
   bpf_map* map;
@@ -81,12 +68,6 @@ Error attach_error(const CatalogueEntry& entry, int err) {
                "rerun with -v for libbpf's diagnostics");
 }
 
-void pin_or_throw(int err, const fs::path& path) {
-  if (err)
-    throw Error(Exit::failure, "can't pin " + path.string() + ": " + errno_text(err),
-                "check that " + path.parent_path().string() + " is on a writable bpffs");
-}
-
 std::string generation_name(int number) { return "g" + std::to_string(number); }
 
 // "g3" -> 3, "_partial_g3" -> 3 (staged); anything else -> nullopt.
@@ -95,21 +76,6 @@ std::optional<std::pair<int, bool>> parse_generation(const std::string& name) {
   std::smatch m;
   if (!std::regex_match(name, m, pattern)) return std::nullopt;
   return std::pair{std::stoi(m[2].str()), m[1].matched};
-}
-
-// Removes a directory tree in bpffs, also on error paths.
-struct DirGuard {
-  fs::path dir;
-  ~DirGuard() {
-    std::error_code ignored;
-    if (!dir.empty()) fs::remove_all(dir, ignored);
-  }
-};
-
-void make_dir(const fs::path& dir) {
-  std::error_code ec;
-  fs::create_directories(dir, ec);
-  if (ec) throw Error(Exit::failure, "can't create " + dir.string() + ": " + ec.message());
 }
 
 // Pins the struct_ops map and the global-data maps of a loaded object into `dir`.

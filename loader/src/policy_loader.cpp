@@ -13,38 +13,14 @@
 #include "bpfplug/libbpf_raii.hpp"
 #include "bpfplug/plugin_loader.hpp"
 #include "bpfplug/unique_fd.hpp"
+#include "pin_helpers.hpp"
 
 namespace fs = std::filesystem;
 
 namespace bpfplug {
 namespace {
 
-constexpr const char* kLinkPin = "link";
-constexpr const char* kPartialPrefix = "_partial_";
-constexpr const char* kDataSections[] = {"rodata", "data", "bss"};
-
-void make_dir(const fs::path& dir) {
-  std::error_code ec;
-  fs::create_directories(dir, ec);
-  if (ec) throw Error(Exit::failure, "can't create " + dir.string() + ": " + ec.message());
-}
-
-void pin_or_throw(int fd, const fs::path& path) {
-  if (bpf_obj_pin(fd, path.c_str()))
-    throw Error(Exit::failure, "can't pin " + path.string() + ": " + errno_text(errno),
-                "check that " + path.parent_path().string() + " is on a writable bpffs");
-}
-
-// The global-data section an internal map holds ("bss" for "comp_por.bss"), or empty.
-std::string data_section_of(const bpf_map* map) {
-  if (!bpf_map__is_internal(map)) return {};
-  std::string name = bpf_map__name(map);
-  auto dot = name.rfind('.');
-  if (dot == std::string::npos) return {};
-  for (const char* section : kDataSections)
-    if (name.substr(dot + 1) == section) return section;
-  return {};
-}
+using namespace pins;
 
 void fill_portset(bpf_map* map, const PortSet& set, const std::string& plugin) {
   if (!map)
@@ -56,43 +32,23 @@ void fill_portset(bpf_map* map, const PortSet& set, const std::string& plugin) {
       throw Error(Exit::failure, "can't fill the port set " + std::string(bpf_map__name(map)) + ": " + errno_text(errno));
 }
 
-std::uint32_t prog_id_of(int fd) {
-  bpf_prog_info info{};
-  __u32 len = sizeof(info);
-  return bpf_prog_get_info_by_fd(fd, &info, &len) == 0 ? info.id : 0;
-}
-
-// Removes a directory tree in bpffs, also on error paths, unless released.
-struct DirGuard {
-  fs::path dir;
-  ~DirGuard() {
-    std::error_code ignored;
-    if (!dir.empty()) fs::remove_all(dir, ignored);
-  }
-};
-
 }  // namespace
 
 fs::path policies_dir(const fs::path& pin_root) { return pin_root / "_policies"; }
 fs::path comp_contract_dir(const fs::path& pin_root) { return pin_root / kCompPinDir; }
 
-PolicyIds attach_and_pin_policy(const CatalogueEntry& entry, const PolicySettings& settings, const fs::path& cgroup,
-                                const fs::path& pin_dir, const fs::path& contract_dir) {
+void attach_and_pin_policy(const CatalogueEntry& entry, const PolicySettings& settings, const fs::path& cgroup,
+                           const fs::path& pin_dir, const fs::path& contract_dir) {
   const std::string& name = entry.meta.name;
   make_dir(contract_dir);
   BpfObjectPtr obj = open_object(entry.elf, name);
   ObjectSettings object_settings;
   object_settings.tunables = settings.tunables;
   apply_settings(obj.get(), name, object_settings);
-  // Maps declared with LIBBPF_PIN_BY_NAME (the contract) are pinned in, or reused from, here.
-  bpf_map* map;
-  bpf_object__for_each_map(map, obj.get()) {
-    if (bpf_map__pin_path(map) || !bpf_map__is_internal(map)) {
-      std::string mname = bpf_map__name(map);
-      if (mname == kCompReadyMap || mname == kCompVerdictMap)
-        bpf_map__set_pin_path(map, (contract_dir / mname).c_str());
-    }
-  }
+  // The contract maps are pinned in, or reused from, the contract directory.
+  for (const char* shared : {kCompReadyMap, kCompVerdictMap})
+    if (bpf_map* m = bpf_object__find_map_by_name(obj.get(), shared))
+      bpf_map__set_pin_path(m, (contract_dir / shared).c_str());
   if (int err = bpf_object__load(obj.get())) {
     err = std::abs(err);
     if (err == EPERM || err == EACCES)
@@ -117,32 +73,24 @@ PolicyIds attach_and_pin_policy(const CatalogueEntry& entry, const PolicySetting
                 "the kernel needs cgroup BPF links (5.7+) and a cgroup v2 directory");
 
   // Pin into a staging directory, then publish it with one rename.
-  fs::path staging = pin_dir.parent_path() / (kPartialPrefix + pin_dir.filename().string());
+  fs::path staging = partial_load_dir(pin_dir);
   std::error_code ec;
   fs::remove_all(staging, ec);
   make_dir(staging);
   DirGuard guard{staging};
-  pin_or_throw(bpf_link__fd(link.get()), staging / kLinkPin);
+  pin_or_throw(-bpf_obj_pin(bpf_link__fd(link.get()), (staging / kLinkPin).c_str()), staging / kLinkPin);
+  bpf_map* map;
   bpf_object__for_each_map(map, obj.get()) {
-    std::string section = data_section_of(map);
-    std::string mname = bpf_map__name(map);
-    if (!section.empty()) pin_or_throw(bpf_map__fd(map), staging / section);
-    else if (settings.portsets.count(mname)) pin_or_throw(bpf_map__fd(map), staging / mname);
+    std::string section(data_section_of(map));
+    std::string name_of_map = bpf_map__name(map);
+    if (section.empty() && !settings.portsets.count(name_of_map)) continue;
+    auto path = staging / (section.empty() ? name_of_map : section);
+    pin_or_throw(-bpf_obj_pin(bpf_map__fd(map), path.c_str()), path);
   }
   fs::rename(staging, pin_dir, ec);
   if (ec) throw Error(Exit::failure, "can't publish " + pin_dir.string() + ": " + ec.message());
   guard.dir.clear();
   bpf_link__disconnect(link.get());  // pinned: it stays attached after this process
-
-  PolicyIds ids;
-  ids.prog_id = prog_id_of(bpf_program__fd(prog));
-  bpf_link_info info{};
-  __u32 len = sizeof(info);
-  if (bpf_link_get_info_by_fd(bpf_link__fd(link.get()), &info, &len) == 0) {
-    ids.link_id = info.id;
-    ids.cgroup_id = info.cgroup.cgroup_id;
-  }
-  return ids;
 }
 
 std::optional<PinnedPolicy> PinnedPolicy::open(const fs::path& pin_dir) {

@@ -8,6 +8,7 @@
 
 #include "bpfplug/error.hpp"
 #include "bpfplug/file_lock.hpp"
+#include "bpfplug/plugin_loader.hpp"
 #include "bpfplug/tunables.hpp"
 
 namespace fs = std::filesystem;
@@ -87,7 +88,7 @@ PolicyStatus PolicyManager::load(const std::string& plugin, const PolicyLoadOpti
   host_.ensure_bpffs(paths_.bpffs());
   FileLock lock(paths_.lock_file());
   std::error_code ec;
-  fs::remove_all(policies_dir(paths_.pin_root) / ("_partial_" + plugin), ec);  // an interrupted load's
+  fs::remove_all(partial_load_dir(dir(plugin)), ec);  // an interrupted load's (its link goes with it)
   for (const auto& other : loaded()) {
     if (other == plugin)
       throw Error(Exit::conflict, "policy " + plugin + " is already loaded",

@@ -150,7 +150,18 @@ struct Handshake {
   bool syn_has_option = false;
   bool synack_has_option = false;
   int syns = 0, synacks = 0, others_with_option = 0, data_segments = 0;
+  std::string syn_options, synack_options;  // hex, for the log
 };
+
+std::string hex(const std::vector<std::uint8_t>& bytes) {
+  std::string out;
+  char b[4];
+  for (auto byte : bytes) {
+    std::snprintf(b, sizeof(b), "%02x ", byte);
+    out += b;
+  }
+  return out;
+}
 
 // Expects exactly one SYN and one SYN-ACK of `port` (no retransmission, nothing missed).
 Handshake handshake_of(const std::vector<TcpSegment>& segments, std::uint16_t port) {
@@ -160,9 +171,11 @@ Handshake handshake_of(const std::vector<TcpSegment>& segments, std::uint16_t po
     if (s.syn() && !s.ack()) {
       ++h.syns;
       h.syn_has_option = s.has_comp_option();
+      h.syn_options = hex(s.options);
     } else if (s.syn() && s.ack()) {
       ++h.synacks;
       h.synack_has_option = s.has_comp_option();
+      h.synack_options = hex(s.options);
     } else {
       if (s.has_comp_option()) ++h.others_with_option;
       if (s.payload) ++h.data_segments;
@@ -171,6 +184,8 @@ Handshake handshake_of(const std::vector<TcpSegment>& segments, std::uint16_t po
   EXPECT_EQ(h.syns, 1) << "SYNs of port " << port << " captured";
   EXPECT_EQ(h.synacks, 1) << "SYN-ACKs of port " << port << " captured";
   EXPECT_GE(h.data_segments, 6) << "data segments of port " << port << " captured (3 each way)";
+  std::printf("port %u: SYN options [%s], SYN-ACK options [%s], %d data segments\n", port, h.syn_options.c_str(),
+              h.synack_options.c_str(), h.data_segments);
   return h;
 }
 

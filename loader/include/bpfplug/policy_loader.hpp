@@ -39,9 +39,10 @@ std::filesystem::path comp_contract_dir(const std::filesystem::path& pin_root);
 // Loads `entry`, attaches it to `cgroup` (a cgroup v2 directory) and pins it at `pin_dir`
 // (which must not exist), the contract maps under `contract_dir` (reused if pinned). All or
 // nothing: on failure nothing stays attached or pinned (but contract maps pinned before).
-PolicyIds attach_and_pin_policy(const CatalogueEntry& entry, const PolicySettings& settings,
-                                const std::filesystem::path& cgroup, const std::filesystem::path& pin_dir,
-                                const std::filesystem::path& contract_dir);
+// PinnedPolicy::open() reads back what was attached.
+void attach_and_pin_policy(const CatalogueEntry& entry, const PolicySettings& settings,
+                           const std::filesystem::path& cgroup, const std::filesystem::path& pin_dir,
+                           const std::filesystem::path& contract_dir);
 
 // A policy pinned by attach_and_pin_policy(), opened from any process.
 class PinnedPolicy {
