@@ -40,4 +40,18 @@ run_guest 6.12 || status=1
 guests=("$results/5.10.json" "$results/6.1.json" "$results/6.12.json" "$results/host.json")
 "$tool" table --out docs/compatibility.md "${guests[@]}"
 "$tool" gate --expectations matrix/expectations.json "${guests[@]}" || status=1
+
+# On failure, what each failed test printed (its last 80 lines), so that the CI log alone
+# says what went wrong; the full console logs are in build/matrix-results/*.log.
+if [ "$status" -ne 0 ]; then
+  for log in "$results"/*.log; do
+    tr -d '\r' <"$log" | awk -v file="$log" '
+      /^\[ RUN      \]/ { n = 0 }
+      { lines[n++ % 80] = $0 }
+      /^\[  FAILED  \] .*\([0-9]+ ms\)$/ {
+        print "---- " file ": " $4
+        for (i = (n > 80 ? n - 80 : 0); i < n; i++) print lines[i % 80]
+      }'
+  done
+fi
 exit "$status"

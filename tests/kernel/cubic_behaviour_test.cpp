@@ -199,42 +199,108 @@ class EnlargeBufferAfterFirstLoss {
   std::thread thread_;
 };
 
+// One flow over the curve path, its epochs and the one measured: the first, after the loss on
+// the small buffer, which the enlarged buffer lets run loss-free through W_max and beyond.
+struct CurveRun {
+  FlowResult flow;
+  double enlarged_at = -1;
+  bool enlarged = false;
+  std::vector<Epoch> epochs;
+  std::optional<Epoch> measured;
+};
+
+// What, in a run, shaped the measured epoch other than the plugin's curve; empty if nothing
+// did. K is read to ~0.1 s off crossings of cwnd, so any of these moves it by seconds:
+//  - a reduction undone as spurious (reordering on the veths, or a tail-loss probe after a
+//    stall): the kernel restores cwnd and the plugin restarts its curve at K = 0;
+//  - a further reduction before K + 2.5 s (the enlarged buffer cannot overflow that soon);
+//  - an RTO (TCP_CA_Loss): the curve restarts after slow start;
+//  - the 10 ms sampler not running for 100 ms: the VM itself stopped (steal);
+//  - a sender held back by its send buffer or the receive window: cwnd does not grow while
+//    the flow is not cwnd-limited (tcp_is_cwnd_limited);
+//  - an RTT over 1.5 times what the enlarged buffer holds: TBF fell behind its rate, which
+//    stretches the one-RTT lag of cwnd behind the curve.
+std::string disturbance_in(const CurveRun& run) {
+  const auto& s = run.flow.samples;
+  const Epoch& e = *run.measured;
+  constexpr std::uint8_t kCaLoss = 4;
+  const double max_rtt_s = 1.5 * kCurveBufferAfterLoss * 8.0 / kCurveRate;
+  double longest_gap_s = 0, rto_at = -1;
+  std::uint32_t max_rtt_us = 0;
+  for (std::size_t i = e.reduction; i <= e.last; ++i) {
+    if (s[i].ca_state == kCaLoss && rto_at < 0) rto_at = s[i].t;
+    longest_gap_s = std::max(longest_gap_s, s[i].t - s[i - 1].t);
+    if (i >= e.first) max_rtt_us = std::max(max_rtt_us, s[i].rtt_us);
+  }
+  const auto held_back = [](const TcpSample& x) { return x.rwnd_limited_us + x.sndbuf_limited_us; };
+  const double held_back_s = (held_back(s[e.last]) - held_back(s[e.first])) / 1e6;
+  std::printf("  host: longest gap between samples %.0f ms, highest RTT %u ms, sender held back %.3f s%s\n",
+              longest_gap_s * 1000, max_rtt_us / 1000, held_back_s, rto_at < 0 ? "" : ", an RTO");
+  char why[160] = "";
+  const double needed_s = predicted_k_seconds(e.w_max, e.cwnd_epoch) + 2.5;
+  if (e.undone)
+    std::snprintf(why, sizeof why, "the first reduction, %.3f s into the flow, was undone", s[e.reduction].t);
+  else if (e.duration(s) <= needed_s)
+    std::snprintf(why, sizeof why, "a further reduction %.3f s into the flow cut the epoch to %.2f s (%.2f s needed)",
+                  s[e.last + 1 < s.size() ? e.last + 1 : e.last].t, e.duration(s), needed_s);
+  else if (rto_at >= 0)
+    std::snprintf(why, sizeof why, "an RTO %.3f s into the flow", rto_at);
+  else if (longest_gap_s > 0.1)
+    std::snprintf(why, sizeof why, "no TCP_INFO sample for %.0f ms (the VM stalled)", longest_gap_s * 1000);
+  else if (held_back_s > 0.02 * e.duration(s))
+    std::snprintf(why, sizeof why, "the sender was held back %.3f s by its send buffer or the receive window",
+                  held_back_s);
+  else if (max_rtt_us / 1e6 > max_rtt_s)
+    std::snprintf(why, sizeof why, "an RTT of %u ms (the bottleneck fell behind its rate)", max_rtt_us / 1000);
+  return why;
+}
+
 TEST_F(CubicBehaviour, CurveAfterLossIsConcaveThenConvexAroundK) {
   REQUIRE_NAME_FREE("bpf_cubic");
   // No Reno-friendly region: on this path W_est (+0.53 segment per 50 ms RTT) would outgrow
   // the curve (0.3 W_max over K ~ 4 s) and hide it.
   load_cubic({"tcp_friendliness=0"});
-  BottleneckPath path(id_, {kCurveRate, kCurveBuffer, std::nullopt, 0.0});
-  // Only the sender runs bpf_cubic, so the counters are the sender's.
-  TcpConnection conn({&path.sender(), "bpf_cubic"}, {&path.receiver(), ""}, BottleneckPath::receiver_addr);
-  FlowResult flow;
-  double enlarged_at = -1;
-  {
-    EnlargeBufferAfterFirstLoss enlarge(path, conn.client_fd(), kCurveBufferAfterLoss);
-    flow = run_bulk_flow(conn, {kCurveFlow, std::chrono::microseconds(10'000)});
-    enlarge.join();
-    enlarged_at = enlarge.at();
-    ASSERT_TRUE(enlarge.ok()) << "no loss on the first buffer, or tc qdisc change failed";
+  // A disturbed run (disturbance_in) is reported and run again, up to kAttempts times; the
+  // assertions below are made on the first undisturbed one. A plugin whose own curve causes a
+  // disturbance (e.g. an early loss) fails for want of an undisturbed run.
+  constexpr int kAttempts = 3;
+  CurveRun run;
+  std::vector<std::string> disturbed;
+  for (int attempt = 1; attempt <= kAttempts; ++attempt) {
+    run = {};
+    {
+      BottleneckPath path(id_, {kCurveRate, kCurveBuffer, std::nullopt, 0.0});
+      // Only the sender runs bpf_cubic, so the counters are the sender's.
+      TcpConnection conn({&path.sender(), "bpf_cubic"}, {&path.receiver(), ""}, BottleneckPath::receiver_addr);
+      EnlargeBufferAfterFirstLoss enlarge(path, conn.client_fd(), kCurveBufferAfterLoss);
+      run.flow = run_bulk_flow(conn, {kCurveFlow, std::chrono::microseconds(10'000)});
+      enlarge.join();
+      run.enlarged_at = enlarge.at();
+      run.enlarged = enlarge.ok();
+    }
+    ASSERT_TRUE(run.enlarged) << "no loss on the first buffer, or tc qdisc change failed";
+    EXPECT_TRUE(run.flow.data_intact);
+    const auto& s = run.flow.samples;
+    run.epochs = find_epochs(s);
+    std::printf("attempt %d:\n", attempt);
+    for (const auto& e : run.epochs)
+      std::printf("  epoch: reduction at %.3f s%s, curve from %.3f to %.3f s, cwnd at loss %u, W_max %u, cwnd_epoch %u\n",
+                  s[e.reduction].t, e.undone ? " (undone)" : "", s[e.first].t, s[e.last].t, e.cwnd_at_loss, e.w_max,
+                  e.cwnd_epoch);
+    ASSERT_FALSE(run.epochs.empty()) << "no complete epoch after a reduction in " << s.size() << " samples";
+    run.measured = run.epochs.front();
+    auto why = disturbance_in(run);
+    if (why.empty()) break;
+    std::printf("  not measured, run again: %s\n", why.c_str());
+    disturbed.push_back("attempt " + std::to_string(attempt) + ": " + why);
   }
-  EXPECT_TRUE(flow.data_intact);
-  const auto& s = flow.samples;
-  auto epochs = find_epochs(s);
-  ASSERT_FALSE(epochs.empty()) << "no complete epoch after a reduction in " << s.size() << " samples";
-  for (const auto& e : epochs)
-    std::printf("epoch: reduction at %.3f s%s, curve from %.3f to %.3f s, cwnd at loss %u, W_max %u, cwnd_epoch %u\n",
-                s[e.reduction].t, e.undone ? " (undone)" : "", s[e.first].t, s[e.last].t, e.cwnd_at_loss, e.w_max,
-                e.cwnd_epoch);
-
-  // The longest epoch: normally the one after the first loss, which the larger buffer let run.
-  // Epochs restarted by an undone reduction have no concave part (cwnd_epoch >= W_max): skipped.
-  std::erase_if(epochs, [](const Epoch& e) { return e.undone; });
-  ASSERT_FALSE(epochs.empty()) << "only undone reductions";
-  const Epoch& e = *std::max_element(epochs.begin(), epochs.end(),
-                                     [&](const Epoch& a, const Epoch& b) { return a.duration(s) < b.duration(s); });
+  ASSERT_LT(disturbed.size(), static_cast<std::size_t>(kAttempts))
+      << "no attempt gave an undisturbed epoch: " << ::testing::PrintToString(disturbed);
+  const auto& s = run.flow.samples;
+  const Epoch& e = *run.measured;
   const double k = predicted_k_seconds(e.w_max, e.cwnd_epoch);
   const double k_textbook = std::cbrt(e.w_max * (1 - kBeta) / kC);
   ASSERT_GE(e.w_max, 40u) << "W_max too small for the curve to be measured in whole segments";
-  ASSERT_GT(e.duration(s), k + 2.5) << "the epoch ended (a reduction) before the convex part could be seen";
 
   // (b) K. The plugin's curve is integer: its target is W_max - floor(C (K - t)^3) before K and
   // W_max + floor(C (t - K)^3) after, so it is flat at W_max for |t - K| < cbrt(1 / C) = 1.36 s
@@ -274,7 +340,7 @@ TEST_F(CubicBehaviour, CurveAfterLossIsConcaveThenConvexAroundK) {
   EXPECT_GT(w_k2 - w_k1, 2 * (w_k1 - w_k)) << "not convex after W_max";
   EXPECT_GE(w_k2 - w_k1, 3) << "no growth beyond W_max";
   std::printf("  buffer enlarged %.3f s into the flow; counters: epochs %lld reductions %lld undos %lld\n",
-              enlarged_at, counter("stat_epochs"), counter("stat_reductions"), counter("stat_undos"));
+              run.enlarged_at, counter("stat_epochs"), counter("stat_reductions"), counter("stat_undos"));
 }
 
 // ---------------------------------------------------------------------------------------------
