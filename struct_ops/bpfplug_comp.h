@@ -58,6 +58,9 @@ enum bpfplug_comp_reason {
 	BPFPLUG_COMP_SYN_COOKIE = 9,      /* server: no SYN-ACK of ours with the option was acknowledged:
 					   * a SYN cookie (which keeps no option) or a policy loaded
 					   * mid-handshake */
+	BPFPLUG_COMP_NOT_CALIBRATED = 10, /* comp-cost: no codec calibration written yet */
+	BPFPLUG_COMP_NO_ESTIMATE = 11,    /* comp-cost: no bandwidth estimate for the destination
+					   * and unknown_mbit=0 */
 	BPFPLUG_COMP_REASON_COUNT
 };
 

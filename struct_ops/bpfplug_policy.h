@@ -6,7 +6,8 @@
  *   static __u8 policy_decide(const struct bpfplug_comp_conn *conn);
  *
  * returning BPFPLUG_COMP_YES or its reason to say no (enum bpfplug_comp_reason), and ends with
- * BPFPLUG_COMP_POLICY_PROGRAM(), the sock_ops program that bpfplug attaches to a cgroup.
+ * BPFPLUG_COMP_POLICY_PROGRAM(), the sock_ops program that bpfplug attaches to a cgroup (or
+ * BPFPLUG_COMP_POLICY_PROGRAM_WITH(fn) to see the other sock_ops callbacks too).
  *
  * The handshake (struct_ops/bpfplug_comp.h has the contract; docs/policies.md the picture):
  * - client, at connect() (TCP_CONNECT_CB): a ready socket asks the policy; if yes, it turns on
@@ -374,33 +375,46 @@ static __always_inline void on_passive_established(struct bpf_sock_ops *skops)
 	finish(v);
 }
 
-#define BPFPLUG_COMP_POLICY_PROGRAM()                                                              \
+/* The handshake's part of the sock_ops program. */
+static __always_inline void bpfplug_comp_handshake(struct bpf_sock_ops *skops)
+{
+	switch (skops->op) {
+	case BPF_SOCK_OPS_TCP_CONNECT_CB:
+		on_connect(skops);
+		break;
+	case BPF_SOCK_OPS_TCP_LISTEN_CB:
+		on_listen(skops);
+		break;
+	case BPF_SOCK_OPS_HDR_OPT_LEN_CB:
+		on_hdr_opt_len(skops);
+		break;
+	case BPF_SOCK_OPS_WRITE_HDR_OPT_CB:
+		on_write_hdr_opt(skops);
+		break;
+	case BPF_SOCK_OPS_ACTIVE_ESTABLISHED_CB:
+		on_active_established(skops);
+		break;
+	case BPF_SOCK_OPS_PASSIVE_ESTABLISHED_CB:
+		on_passive_established(skops);
+		break;
+	}
+}
+
+/* The policy's program: the handshake, then `also(skops)` for callbacks of the policy's own
+ * (e.g. comp-cost's RTT and state callbacks), after the handshake's for the same op. */
+#define BPFPLUG_COMP_POLICY_PROGRAM_WITH(also)                                                     \
 	SEC("sockops")                                                                             \
 	int comp_policy(struct bpf_sock_ops *skops)                                                \
 	{                                                                                          \
 		if (skops->family != AF_INET && skops->family != AF_INET6)                         \
 			return 1;                                                                  \
-		switch (skops->op) {                                                               \
-		case BPF_SOCK_OPS_TCP_CONNECT_CB:                                                  \
-			on_connect(skops);                                                         \
-			break;                                                                     \
-		case BPF_SOCK_OPS_TCP_LISTEN_CB:                                                   \
-			on_listen(skops);                                                          \
-			break;                                                                     \
-		case BPF_SOCK_OPS_HDR_OPT_LEN_CB:                                                  \
-			on_hdr_opt_len(skops);                                                     \
-			break;                                                                     \
-		case BPF_SOCK_OPS_WRITE_HDR_OPT_CB:                                                \
-			on_write_hdr_opt(skops);                                                   \
-			break;                                                                     \
-		case BPF_SOCK_OPS_ACTIVE_ESTABLISHED_CB:                                           \
-			on_active_established(skops);                                              \
-			break;                                                                     \
-		case BPF_SOCK_OPS_PASSIVE_ESTABLISHED_CB:                                          \
-			on_passive_established(skops);                                             \
-			break;                                                                     \
-		}                                                                                  \
+		bpfplug_comp_handshake(skops);                                                     \
+		also(skops);                                                                       \
 		return 1;                                                                          \
 	}
+
+static __always_inline void bpfplug_comp_nothing_more(struct bpf_sock_ops *skops) {}
+
+#define BPFPLUG_COMP_POLICY_PROGRAM() BPFPLUG_COMP_POLICY_PROGRAM_WITH(bpfplug_comp_nothing_more)
 
 #endif /* BPFPLUG_POLICY_H */

@@ -9,6 +9,7 @@
 
 #include "bpfplug/boot_config.hpp"
 #include "bpfplug/cli/cli.hpp"
+#include "bpfplug/cli/comp_cost_verbs.hpp"
 #include "bpfplug/cli/render.hpp"
 #include "bpfplug/file_lock.hpp"
 #include "bpfplug/libbpf_log.hpp"
@@ -29,6 +30,7 @@ struct Invocation {
   bool all = false;
   bool force = false;
   std::string cgroup;  // load of a policy: --cgroup
+  bool explain = false;  // status comp-cost --explain
 };
 
 bool is_policy(const Catalogue& catalogue, const std::string& name) {
@@ -141,11 +143,22 @@ int do_unload(const Invocation& inv, PluginManager& manager, PolicyManager& poli
   return 0;
 }
 
-int do_status(const Invocation& inv, PluginManager& manager, PolicyManager& policies, std::ostream& out) {
+int do_status(const Invocation& inv, PluginManager& manager, PolicyManager& policies, const Paths& paths,
+              std::ostream& out) {
+  if (inv.explain && inv.plugin != kCompCostPlugin)
+    throw Error(Exit::usage, "--explain is for comp-cost, the policy that weighs inputs",
+                "bpfplug status comp-cost --explain");
   if (is_policy(manager.catalogue(), inv.plugin)) {
     auto st = policies.status(inv.plugin);
-    if (inv.json) emit(out, to_json(st));
-    else print_policy(out, st, "");
+    auto explained = inv.explain ? explain_comp_cost(paths) : nlohmann::json();
+    if (inv.json) {
+      auto j = to_json(st);
+      if (inv.explain) j["explain"] = explained;
+      emit(out, j);
+      return 0;
+    }
+    print_policy(out, st, "");
+    if (inv.explain) print_explain(out, explained);
     return 0;
   }
   std::vector<PolicyStatus> policy_statuses;
@@ -356,6 +369,23 @@ int run_cli(int argc, const char* const* argv, Host& host, const Catalogue& cata
                    "Unload even while connections use it (they keep the old algorithm until they close)");
   auto* status = app.add_subcommand("status", "What is loaded: kernel ids, sockets using it, tunables, counters");
   status->add_option("NAME", inv.plugin, "Only this plugin");
+  status->add_flag("--explain", inv.explain,
+                   "comp-cost: also its model's inputs, path estimates and recent decisions with their inputs");
+  CalibrateArgs calibrate_args;
+  auto* calibrate = app.add_subcommand(
+      "calibrate", "Measure the compression codec on this machine (R, Vc, Vd) and write it into comp-cost if loaded");
+  calibrate->add_option("--corpus", calibrate_args.corpus, "Calibrate on this file (default: the built-in corpus)");
+  calibrate->add_option("--level", calibrate_args.level, "zstd level")->capture_default_str();
+  calibrate->add_option("--seconds", calibrate_args.seconds, "Measure at least this long each way")
+      ->capture_default_str();
+  calibrate->add_option("--ratio", calibrate_args.ratio, "Known R (compressed/original) instead of measuring");
+  calibrate->add_option("--vc", calibrate_args.vc_mbytes, "Known compression speed, MB/s (with --ratio and --vd)");
+  calibrate->add_option("--vd", calibrate_args.vd_mbytes, "Known decompression speed, MB/s (with --ratio and --vc)");
+  AgentArgs agent_args;
+  auto* agent = app.add_subcommand("agent", "Keep comp-cost's CPU-headroom input current (runs until stopped)");
+  agent->add_option("--interval", agent_args.interval_s, "Seconds between updates")->capture_default_str();
+  agent->add_flag("--once", agent_args.once, "Write one measurement and exit");
+  agent->add_option("--headroom", agent_args.headroom, "Write this headroom (percent of one CPU) once, not measured");
   auto* probe = app.add_subcommand("probe", "What this kernel supports and which bpfplug features work here");
   BootArgs boot;
   auto* enable =
@@ -424,6 +454,8 @@ int run_cli(int argc, const char* const* argv, Host& host, const Catalogue& cata
   setup_logging(inv.verbose);
   try {
     if (bench->parsed()) return do_bench(inv, bench_words, out, err);
+    if (calibrate->parsed()) return do_calibrate(inv.json, calibrate_args, host, paths, out);
+    if (agent->parsed()) return do_agent(inv.json, agent_args, host, paths, out);
     PluginManager manager(host, catalogue, paths);
     PolicyManager policies(host, manager.catalogue(), paths);
     if (list->parsed()) return do_list(inv, manager, policies, out);
@@ -432,7 +464,7 @@ int run_cli(int argc, const char* const* argv, Host& host, const Catalogue& cata
     if (repair->parsed()) return do_repair(inv, manager, out);
     if (restore->parsed()) return do_restore(inv, manager, out);
     if (unload->parsed()) return do_unload(inv, manager, policies, out);
-    if (status->parsed()) return do_status(inv, manager, policies, out);
+    if (status->parsed()) return do_status(inv, manager, policies, paths, out);
     if (probe->parsed()) return do_probe(inv, host, out);
     if (enable->parsed()) return do_enable(inv, boot, host, manager, out, err);
     if (disable->parsed()) return do_disable(inv, boot, host, manager, out, err);

@@ -1,9 +1,12 @@
 #include "bpfplug/cli/render.hpp"
 
 #include <algorithm>
+#include <cstdio>
 #include <iomanip>
 #include <ostream>
 #include <sstream>
+
+#include "bpfplug/comp_calibration.hpp"
 
 namespace bpfplug::cli {
 namespace {
@@ -398,7 +401,7 @@ void print_reconcile(std::ostream& out, const ReconcileReport& report, const std
 }
 
 nlohmann::json to_json(const PolicyStatus& s) {
-  return {{"plugin", s.plugin},
+  nlohmann::json j = {{"plugin", s.plugin},
           {"kind", "policy"},
           {"version", s.version},
           {"cgroup", s.cgroup.string()},
@@ -408,6 +411,13 @@ nlohmann::json to_json(const PolicyStatus& s) {
           {"tunables", s.tunables},
           {"portsets", s.portsets},
           {"counters", s.counters}};
+  if (s.calibration)
+    j["calibration"] = {{"ratio", static_cast<double>(s.calibration->ratio_q) / BPFPLUG_COMP_ONE},
+                        {"vc_bytes_per_s", s.calibration->vc_bps},
+                        {"vd_bytes_per_s", s.calibration->vd_bps},
+                        {"level", s.calibration->level}};
+  if (s.host) j["headroom_pct"] = s.host->headroom_pct;
+  return j;
 }
 
 void print_policy(std::ostream& out, const PolicyStatus& s, const std::string& verb) {
@@ -421,6 +431,14 @@ void print_policy(std::ostream& out, const PolicyStatus& s, const std::string& v
   }
   for (const auto& [name, ports] : s.portsets) out << "  " << name << " = " << (ports.empty() ? "(empty: compresses nothing)" : ports) << "\n";
   for (const auto& [name, value] : s.tunables) out << "  " << name << " = " << value << "\n";
+  if (s.calibration) {
+    auto cal = Calibration::from_map_value(*s.calibration);
+    char line[200];
+    std::snprintf(line, sizeof line, "  calibration: zstd level %d, R %.3f, Vc %.1f MB/s, Vd %.1f MB/s\n", cal.level,
+                  cal.ratio, cal.vc_bytes_per_s / 1e6, cal.vd_bytes_per_s / 1e6);
+    out << line;
+  }
+  if (s.host) out << "  CPU headroom: " << s.host->headroom_pct << " % of one CPU\n";
   if (verb.empty())
     for (const auto& [name, value] : s.counters) out << "  " << name << ": " << value << "\n";
 }

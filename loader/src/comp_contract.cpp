@@ -19,6 +19,8 @@ std::string comp_reason_name(int reason) {
     case BPFPLUG_COMP_PEER_DECLINED: return "peer-declined";
     case BPFPLUG_COMP_PEER_DID_NOT_ASK: return "peer-did-not-ask";
     case BPFPLUG_COMP_SYN_COOKIE: return "syn-cookie";
+    case BPFPLUG_COMP_NOT_CALIBRATED: return "not-calibrated";
+    case BPFPLUG_COMP_NO_ESTIMATE: return "no-estimate";
     default: return "reason-" + std::to_string(reason);
   }
 }

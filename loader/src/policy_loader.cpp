@@ -32,6 +32,17 @@ void fill_portset(bpf_map* map, const PortSet& set, const std::string& plugin) {
       throw Error(Exit::failure, "can't fill the port set " + std::string(bpf_map__name(map)) + ": " + errno_text(errno));
 }
 
+void write_first_entry(bpf_map* map, const std::vector<std::uint8_t>& value, const std::string& plugin,
+                       const std::string& map_name) {
+  if (!map || bpf_map__type(map) != BPF_MAP_TYPE_ARRAY || bpf_map__value_size(map) != value.size())
+    throw Error(Exit::failure, "policy " + plugin + " has no array map " + map_name + " of " +
+                                   std::to_string(value.size()) + "-byte values",
+                "the policy and bpfplug were built from different sources; rebuild");
+  std::uint32_t zero = 0;
+  if (bpf_map_update_elem(bpf_map__fd(map), &zero, value.data(), BPF_ANY))
+    throw Error(Exit::failure, "can't write " + map_name + " of policy " + plugin + ": " + errno_text(errno));
+}
+
 }  // namespace
 
 fs::path policies_dir(const fs::path& pin_root) { return pin_root / "_policies"; }
@@ -51,15 +62,21 @@ void attach_and_pin_policy(const CatalogueEntry& entry, const PolicySettings& se
       bpf_map__set_pin_path(m, (contract_dir / shared).c_str());
   if (int err = bpf_object__load(obj.get())) {
     err = std::abs(err);
-    if (err == EPERM || err == EACCES)
+    // EACCES from BPF_PROG_LOAD is the verifier's "no"; EPERM is missing capabilities.
+    if (err == EPERM)
       throw Error(Exit::permission, "can't load policy " + name + ": " + errno_text(err),
                   "run as root (needs CAP_BPF, CAP_NET_ADMIN and CAP_SYS_ADMIN)");
+    if (err == EACCES)
+      throw Error(Exit::failure, "the kernel's verifier rejected policy " + name,
+                  "rerun with -v to see the verifier's log, and report it with this kernel's version");
     throw Error(Exit::failure, "can't load policy " + name + ": " + errno_text(err),
                 "the kernel rejected the program or a pinned contract map in " + contract_dir.string() +
                     " does not match it; rerun with -v to see libbpf's and the verifier's log");
   }
   for (const auto& [set_name, set] : settings.portsets)
     fill_portset(bpf_object__find_map_by_name(obj.get(), set_name.c_str()), set, name);
+  for (const auto& [map_name, value] : settings.first_entries)
+    write_first_entry(bpf_object__find_map_by_name(obj.get(), map_name.c_str()), value, name, map_name);
 
   bpf_program* prog = bpf_object__next_program(obj.get(), nullptr);
   if (!prog) throw Error(Exit::usage, "policy " + name + " has no program", "end it with BPFPLUG_COMP_POLICY_PROGRAM()");
@@ -83,7 +100,7 @@ void attach_and_pin_policy(const CatalogueEntry& entry, const PolicySettings& se
   bpf_object__for_each_map(map, obj.get()) {
     std::string section(data_section_of(map));
     std::string name_of_map = bpf_map__name(map);
-    if (section.empty() && !settings.portsets.count(name_of_map)) continue;
+    if (name_of_map == kCompReadyMap || name_of_map == kCompVerdictMap) continue;  // pinned above
     auto path = staging / (section.empty() ? name_of_map : section);
     pin_or_throw(-bpf_obj_pin(bpf_map__fd(map), path.c_str()), path);
   }

@@ -6,6 +6,7 @@
 #include <fstream>
 #include <sstream>
 
+#include "bpfplug/comp_calibration.hpp"
 #include "bpfplug/error.hpp"
 #include "bpfplug/file_lock.hpp"
 #include "bpfplug/plugin_loader.hpp"
@@ -28,6 +29,22 @@ fs::path cgroup_path_of(const fs::path& root, std::uint64_t id) {
     if (stat(it->path().c_str(), &st) == 0 && st.st_ino == id) return it->path();
   }
   return {};
+}
+
+template <typename T>
+std::vector<std::uint8_t> bytes_of(const T& value) {
+  const auto* p = reinterpret_cast<const std::uint8_t*>(&value);
+  return {p, p + sizeof(T)};
+}
+
+// comp-cost starts with its inputs in place: the codec calibrated on this machine (built-in
+// corpus, zstd level 1; `bpfplug calibrate` measures again) and the CPU headroom now
+// (`bpfplug agent` keeps it current).
+void add_comp_cost_inputs(PolicySettings& settings) {
+  Calibration cal = calibrate_zstd(builtin_corpus());
+  cal.corpus = "built-in";
+  settings.first_entries["calibration"] = bytes_of(cal.to_map_value());
+  settings.first_entries["host"] = bytes_of(headroom_value(measure_cpu_headroom()));
 }
 
 }  // namespace
@@ -79,8 +96,9 @@ std::vector<std::string> PolicyManager::loaded() const {
 PolicyStatus PolicyManager::load(const std::string& plugin, const PolicyLoadOptions& options) {
   // Arguments first: a typo gets the same answer with or without privileges.
   const CatalogueEntry& entry = catalogue_.get(plugin);
-  PolicySettings settings{resolve_tunables(entry.meta, options.assignments),
-                          resolve_portsets(entry.meta, options.assignments)};
+  PolicySettings settings;
+  settings.tunables = resolve_tunables(entry.meta, options.assignments);
+  settings.portsets = resolve_portsets(entry.meta, options.assignments);
   if (!host_.privileged())
     throw Error(Exit::permission, "can't load policy " + plugin + ": Permission denied",
                 "run as root (sudo bpfplug load " + plugin + ")");
@@ -98,7 +116,13 @@ PolicyStatus PolicyManager::load(const std::string& plugin, const PolicyLoadOpti
   }
   fs::create_directories(policies_dir(paths_.pin_root), ec);
   if (ec) throw Error(Exit::failure, "can't create " + policies_dir(paths_.pin_root).string() + ": " + ec.message());
-  attach_and_pin_policy(entry, settings, cgroup, dir(plugin), comp_contract_dir(paths_.pin_root));
+  if (plugin == kCompCostPlugin) add_comp_cost_inputs(settings);
+  try {
+    attach_and_pin_policy(entry, settings, cgroup, dir(plugin), comp_contract_dir(paths_.pin_root));
+  } catch (const Error&) {
+    remove_empty_policy_dirs();  // a failed first load leaves nothing behind
+    throw;
+  }
   return status(plugin);
 }
 
@@ -110,15 +134,18 @@ PolicyStatus PolicyManager::unload(const std::string& plugin) {
   FileLock lock(paths_.lock_file());
   PolicyStatus st = status(plugin);
   PinnedPolicy::open(dir(plugin))->detach_and_unpin();
-  std::error_code ec;
-  if (loaded().empty()) {
-    // The last policy: nothing acts on the contract any more. Sockets marked ready keep their
-    // storage while a process holds the maps.
-    fs::remove_all(comp_contract_dir(paths_.pin_root), ec);
-    fs::remove(policies_dir(paths_.pin_root), ec);
-    fs::remove(paths_.pin_root, ec);  // only if empty
-  }
+  remove_empty_policy_dirs();
   return st;
+}
+
+void PolicyManager::remove_empty_policy_dirs() const {
+  if (!loaded().empty()) return;
+  // No policy: nothing acts on the contract any more. Sockets marked ready keep their storage
+  // while a process holds the maps.
+  std::error_code ec;
+  fs::remove_all(comp_contract_dir(paths_.pin_root), ec);
+  fs::remove(policies_dir(paths_.pin_root), ec);
+  fs::remove(paths_.pin_root, ec);  // only if empty
 }
 
 PolicyStatus PolicyManager::status(const std::string& plugin) const {
@@ -140,6 +167,11 @@ PolicyStatus PolicyManager::status(const std::string& plugin) const {
   auto bss = pinned->variables("bss");
   for (const auto& c : entry.meta.counters)
     if (auto it = bss.find(c.name); it != bss.end()) st.counters[c.name] = it->second;
+  if (plugin == kCompCostPlugin) {
+    CompCostMaps maps(dir(plugin));
+    st.calibration = maps.calibration();
+    st.host = maps.host();
+  }
   return st;
 }
 

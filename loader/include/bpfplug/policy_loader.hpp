@@ -5,7 +5,7 @@
 // Pin layout (docs/policies.md):
 //   PIN_ROOT/_policies/NAME/link                 the cgroup sock_ops link (the attachment)
 //   PIN_ROOT/_policies/NAME/rodata|data|bss      tunables and counters
-//   PIN_ROOT/_policies/NAME/PORTSET              each port-set map
+//   PIN_ROOT/_policies/NAME/MAP                  each of its maps (port sets, comp-cost's inputs...)
 //   PIN_ROOT/_comp/ready, PIN_ROOT/_comp/verdict the readiness/verdict contract, shared by every
 //                                                policy and the data path (struct_ops/bpfplug_comp.h)
 #pragma once
@@ -15,6 +15,7 @@
 #include <map>
 #include <optional>
 #include <string>
+#include <vector>
 
 #include "bpfplug/catalogue.hpp"
 #include "bpfplug/port_set.hpp"
@@ -24,6 +25,9 @@ namespace bpfplug {
 struct PolicySettings {
   std::map<std::string, std::int64_t> tunables;
   std::map<std::string, PortSet> portsets;
+  // Array maps' first entries, written after load and before attach (comp-cost's calibration
+  // and CPU headroom): map name -> the value's bytes.
+  std::map<std::string, std::vector<std::uint8_t>> first_entries;
 };
 
 struct PolicyIds {

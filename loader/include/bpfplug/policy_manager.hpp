@@ -6,10 +6,12 @@
 #include <cstdint>
 #include <filesystem>
 #include <map>
+#include <optional>
 #include <string>
 #include <vector>
 
 #include "bpfplug/catalogue.hpp"
+#include "bpfplug/comp_cost.hpp"
 #include "bpfplug/host.hpp"
 #include "bpfplug/paths.hpp"
 #include "bpfplug/policy_loader.hpp"
@@ -29,6 +31,9 @@ struct PolicyStatus {
   std::map<std::string, std::int64_t> tunables;
   std::map<std::string, std::string> portsets;  // as written on the command line
   std::map<std::string, std::int64_t> counters;
+  // comp-cost: its model's inputs as they are in the kernel now.
+  std::optional<bpfplug_comp_calibration> calibration;
+  std::optional<bpfplug_comp_host> host;
 };
 
 // The cgroup v2 mount point from /proc/mounts, or empty if cgroup v2 is not mounted.
@@ -45,6 +50,7 @@ class PolicyManager {
 
  private:
   std::filesystem::path resolve_cgroup(const std::string& option) const;
+  void remove_empty_policy_dirs() const;
   std::filesystem::path dir(const std::string& plugin) const { return policies_dir(paths_.pin_root) / plugin; }
 
   Host& host_;
