@@ -182,12 +182,7 @@ static __always_inline void report(struct bpf_sock_ops *skops, struct sampling *
 
 static __always_inline void set_sampling_callbacks(struct bpf_sock_ops *skops, bool on)
 {
-	__u32 mask = BPF_SOCK_OPS_RTT_CB_FLAG | BPF_SOCK_OPS_STATE_CB_FLAG;
-	__u32 flags = skops->bpf_sock_ops_cb_flags;
-
-	flags = on ? flags | mask : flags & ~mask;
-	if (flags != skops->bpf_sock_ops_cb_flags && bpf_sock_ops_cb_flags_set(skops, flags))
-		bpfplug_count(stat_errors, 1);
+	bpfplug_set_callbacks(skops, BPF_SOCK_OPS_RTT_CB_FLAG | BPF_SOCK_OPS_STATE_CB_FLAG, on);
 }
 
 /* An established ready connection starts sampling. */

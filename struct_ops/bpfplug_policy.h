@@ -169,13 +169,19 @@ static __always_inline bool has_comp_option(struct bpf_sock_ops *skops, __u64 fl
 	return bpf_load_hdr_opt(skops, opt, sizeof(opt), flags) > 0;
 }
 
-static __always_inline void set_hdr_opt_callbacks(struct bpf_sock_ops *skops, bool on)
+/* Turns the sock_ops callbacks in `mask` (BPF_SOCK_OPS_*_CB_FLAG) on or off for this socket. */
+static __always_inline void bpfplug_set_callbacks(struct bpf_sock_ops *skops, __u32 mask, bool on)
 {
 	__u32 flags = skops->bpf_sock_ops_cb_flags;
 
-	flags = on ? flags | BPF_SOCK_OPS_WRITE_HDR_OPT_CB_FLAG : flags & ~BPF_SOCK_OPS_WRITE_HDR_OPT_CB_FLAG;
+	flags = on ? flags | mask : flags & ~mask;
 	if (flags != skops->bpf_sock_ops_cb_flags && bpf_sock_ops_cb_flags_set(skops, flags))
 		bpfplug_count(stat_errors, 1);
+}
+
+static __always_inline void set_hdr_opt_callbacks(struct bpf_sock_ops *skops, bool on)
+{
+	bpfplug_set_callbacks(skops, BPF_SOCK_OPS_WRITE_HDR_OPT_CB_FLAG, on);
 }
 
 /* connect() of a ready socket: decide, and have the SYN carry the option if yes. */

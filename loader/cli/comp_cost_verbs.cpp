@@ -7,7 +7,6 @@
 #include <csignal>
 #include <cstdio>
 #include <fstream>
-#include <iostream>
 #include <iterator>
 #include <sstream>
 
@@ -112,7 +111,7 @@ int do_calibrate(bool json, const CalibrateArgs& args, Host& host, const Paths& 
     cal.corpus = args.corpus.empty() ? "built-in" : args.corpus;
   }
   bool written = false;
-  if (comp_cost_loaded(paths)) {
+  if (host.privileged() && comp_cost_loaded(paths)) {
     require_root(host, "write the calibration into comp-cost");
     open_comp_cost(paths).set_calibration(cal.to_map_value());
     written = true;
@@ -127,7 +126,9 @@ int do_calibrate(bool json, const CalibrateArgs& args, Host& host, const Paths& 
   if (cal.corpus_bytes) out << " (" << cal.corpus_bytes << " bytes)";
   out << ":\n  ";
   print_calibration(out, cal);
-  out << (written ? "  written to comp-cost\n" : "  (comp-cost is not loaded: nothing written)\n");
+  out << (written              ? "  written to comp-cost\n"
+          : host.privileged() ? "  (comp-cost is not loaded: nothing written)\n"
+                              : "  (not root: nothing written into comp-cost, if it is loaded)\n");
   return 0;
 }
 
