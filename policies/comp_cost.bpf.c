@@ -7,7 +7,8 @@
  *   once established, sums the kernel's delivery-rate samples (rate_delivered packets of mss
  *   bytes over rate_interval_us, as tcp_get_info() reports them) taken at its sock_ops RTT
  *   callbacks while it had at least half its cwnd in flight, i.e. while the path and not the
- *   application set its pace. Their ratio (an interval-weighted mean: short bursty samples
+ *   application set its pace, and out of slow start (whose rounds only show cwnd growing;
+ *   they count only for a connection that never left it). Their ratio (an interval-weighted mean: short bursty samples
  *   weigh little) is reported after sample_acks callbacks, or when it closes, into an LRU map
  *   keyed by the remote address. Then it stops sampling: the connection runs no policy code
  *   any more. A connection that never filled its window reports nothing.
@@ -68,9 +69,11 @@ __u64 decision_seq = 0;
 
 /* A connection's delivery-rate sampling, from its establishment until it reports. */
 struct sampling {
-	__u64 delivered_bytes; /* sum over the samples taken */
-	__u64 interval_us;     /* sum of their intervals */
-	__u32 samples;         /* RTT callbacks seen */
+	__u64 delivered_bytes;    /* sums over the samples taken in congestion avoidance */
+	__u64 interval_us;
+	__u64 ss_delivered_bytes; /* and in slow start, used only if there are no others */
+	__u64 ss_interval_us;
+	__u32 samples;            /* RTT callbacks seen */
 	__u32 reported;
 };
 
@@ -158,18 +161,20 @@ static __always_inline void report(struct bpf_sock_ops *skops, struct sampling *
 	struct bpfplug_comp_conn conn;
 	struct bpfplug_comp_path_key key;
 	struct bpfplug_comp_path *old, fresh = {};
+	__u64 bytes = s->delivered_bytes, us = s->interval_us, rate;
 
-	__u64 rate;
-
-	/* ctx fields first: read after the branches below, clang may compute the ctx address
-	 * once for both paths, and the verifier refuses a modified ctx pointer. */
+	/* The ctx field before any branch: clang may otherwise compute its address once for two
+	 * paths, and the verifier refuses a modified ctx pointer. */
 	fresh.srtt_us = skops->srtt_us >> 3; /* tcp_sock keeps srtt << 3 */
 	s->reported = 1;
-	if (!s->interval_us || !s->delivered_bytes)
+	if (!us) { /* never out of slow start: its rounds are a lower bound of the path */
+		bytes = s->ss_delivered_bytes;
+		us = s->ss_interval_us;
+	}
+	if (!us || !bytes)
 		return;
 	/* bytes * 10^6 / us, without overflowing for any sum that fits a connection's life */
-	rate = s->delivered_bytes / s->interval_us * 1000000 +
-	       s->delivered_bytes % s->interval_us * 1000000 / s->interval_us;
+	rate = bytes / us * 1000000 + bytes % us * 1000000 / us;
 	conn_from(skops, 0, &conn);
 	path_key_from(conn.family, conn.remote_ip, &key);
 	old = bpf_map_lookup_elem(&paths, &key);
@@ -209,8 +214,15 @@ static __always_inline void on_rtt_sample(struct bpf_sock_ops *skops)
 	if (!s || s->reported)
 		return;
 	if (interval && skops->packets_out * 2 >= skops->snd_cwnd) {
-		s->delivered_bytes += (__u64)skops->rate_delivered * skops->mss_cache;
-		s->interval_us += interval;
+		__u64 bytes = (__u64)skops->rate_delivered * skops->mss_cache;
+
+		if (skops->snd_cwnd < skops->snd_ssthresh) { /* slow start: cwnd, not the path, limits */
+			s->ss_delivered_bytes += bytes;
+			s->ss_interval_us += interval;
+		} else {
+			s->delivered_bytes += bytes;
+			s->interval_us += interval;
+		}
 	}
 	if (++s->samples >= sample_acks) {
 		report(skops, s);
