@@ -307,5 +307,65 @@ TEST_F(Cli, LoadVariantIsCheckedLikeTheName) {
   EXPECT_THAT(r.err, HasSubstr("no variant 'nosuch'"));
 }
 
+// Compression policies and comp-cost's verbs: every refusal comes before any kernel object.
+TEST_F(Cli, CgroupIsForPoliciesOnly) {
+  auto r = run({"load", "reno", "--cgroup", "/sys/fs/cgroup"});
+  EXPECT_EQ(r.code, 2);
+  EXPECT_TRUE(one_error_line(r.err)) << r.err;
+  EXPECT_THAT(r.err, HasSubstr("--cgroup is for compression policies"));
+}
+
+TEST_F(Cli, PolicyLoadAsNonRootIsPermission) {
+  host_.privileged_ = false;
+  auto r = run({"load", "comp-ports", "--set", "ports=8080"});
+  EXPECT_EQ(r.code, 3);
+  EXPECT_THAT(r.err, HasSubstr("run as root"));
+}
+
+TEST_F(Cli, UnloadOfAPolicyNotLoadedIsConflict) {
+  auto r = run({"unload", "comp-ports"});
+  EXPECT_EQ(r.code, 5);
+  EXPECT_THAT(r.err, HasSubstr("not loaded"));
+  EXPECT_THAT(r.err, HasSubstr("bpfplug load comp-ports"));
+}
+
+TEST_F(Cli, CompCostVerbsRefuseBadArgumentsWithWhatToDo) {
+  struct Case {
+    std::vector<std::string> args;
+    int code;
+    const char* says;
+  };
+  for (const Case& c : {
+           Case{{"calibrate", "--ratio", "0.3"}, 2, "go together"},
+           Case{{"calibrate", "--ratio", "0", "--vc", "470", "--vd", "1380"}, 2, "e.g. --ratio 0.35"},
+           Case{{"calibrate", "--level", "30"}, 2, "zstd levels 1..19"},
+           Case{{"calibrate", "--corpus", "/nonexistent/corpus"}, 2, "give a readable file"},
+           Case{{"agent", "--headroom", "150"}, 2, "give 0..100"},
+           Case{{"agent", "--interval", "0"}, 2, "--interval"},
+           Case{{"agent", "--once"}, 5, "bpfplug load comp-cost"},  // root, but comp-cost is not loaded
+           Case{{"status", "reno", "--explain"}, 2, "bpfplug status comp-cost --explain"},
+       }) {
+    auto r = run(c.args);
+    EXPECT_EQ(r.code, c.code) << ::testing::PrintToString(c.args) << ": " << r.err;
+    EXPECT_TRUE(one_error_line(r.err)) << r.err;
+    EXPECT_THAT(r.err, HasSubstr(c.says)) << ::testing::PrintToString(c.args);
+  }
+  host_.privileged_ = false;
+  auto r = run({"agent", "--once"});
+  EXPECT_EQ(r.code, 3);
+  EXPECT_THAT(r.err, HasSubstr("run as root"));
+}
+
+TEST_F(Cli, CalibrateWithKnownValuesPrintsTheBreakEvenAndWritesNothingWithoutRoot) {
+  host_.privileged_ = false;
+  auto r = run({"--json", "calibrate", "--ratio", "0.35", "--vc", "470", "--vd", "1380"});
+  ASSERT_EQ(r.code, 0) << r.err;
+  auto j = json::parse(r.out);
+  EXPECT_TRUE(j["written_to"].is_null());
+  EXPECT_NEAR(j["break_even_bytes_per_s"].get<double>() / 1e6, 227.9, 0.1);
+  auto text = run({"calibrate", "--ratio", "0.35", "--vc", "470", "--vd", "1380"});
+  EXPECT_THAT(text.out, HasSubstr("not root: nothing written"));
+}
+
 }  // namespace
 }  // namespace bpfplug
