@@ -30,6 +30,7 @@ struct Invocation {
   bool all = false;
   bool force = false;
   std::string cgroup;  // load of a policy: --cgroup
+  std::string mechanism;  // load of a policy: --mechanism auto|user|kernel
   bool explain = false;  // status comp-cost --explain
 };
 
@@ -74,8 +75,10 @@ int do_list(const Invocation& inv, PluginManager& manager, PolicyManager& polici
 int do_load_policy(const Invocation& inv, PolicyManager& policies, std::ostream& out) {
   if (inv.load.make_default || inv.load.allow || !inv.load.variant.empty())
     throw Error(Exit::usage, inv.plugin + " is a compression policy: --default, --allow and --variant are for congestion controls",
-                "bpfplug load " + inv.plugin + " [--set KEY=VALUE] [--cgroup PATH]");
-  auto st = policies.load(inv.plugin, {inv.load.assignments, inv.cgroup});
+                "bpfplug load " + inv.plugin + " [--set KEY=VALUE] [--cgroup PATH] [--mechanism auto|user|kernel]");
+  PolicyLoadOptions options{inv.load.assignments, inv.cgroup};
+  if (!inv.mechanism.empty()) options.mechanism = parse_comp_mechanism(inv.mechanism);
+  auto st = policies.load(inv.plugin, options);
   if (inv.json) emit(out, to_json(st));
   else print_policy(out, st, "loaded");
   return 0;
@@ -83,9 +86,11 @@ int do_load_policy(const Invocation& inv, PolicyManager& policies, std::ostream&
 
 int do_load(const Invocation& inv, PluginManager& manager, PolicyManager& policies, std::ostream& out) {
   if (is_policy(manager.catalogue(), inv.plugin)) return do_load_policy(inv, policies, out);
-  if (!inv.cgroup.empty())
-    throw Error(Exit::usage, "--cgroup is for compression policies; " + inv.plugin + " is a congestion control",
-                "a congestion control is chosen per socket or system-wide (--default), not per cgroup");
+  if (!inv.cgroup.empty() || !inv.mechanism.empty())
+    throw Error(Exit::usage,
+                std::string(inv.cgroup.empty() ? "--mechanism" : "--cgroup") + " is for compression policies; " +
+                    inv.plugin + " is a congestion control",
+                "a congestion control is chosen per socket or system-wide (--default)");
   auto result = manager.load(inv.plugin, inv.load);
   if (inv.json) emit(out, to_json(result));
   else print_load(out, result);
@@ -351,6 +356,9 @@ int run_cli(int argc, const char* const* argv, Host& host, const Catalogue& cata
                    "Set a tunable or a policy's port set before load (repeatable): --set KEY=VALUE");
   load->add_option("--cgroup", inv.cgroup,
                    "Policies: attach to this cgroup v2 (a path, absolute or under the cgroup v2 mount; default: its root)");
+  load->add_option("--mechanism", inv.mechanism,
+                   "Policies: what compresses: user (bpfplug's user-space data path), kernel (openEuler tcp_comp, "
+                   "comp-ports only) or auto (kernel where tcp_comp exists; the default)");
   auto* swap = app.add_subcommand(
       "swap", "Replace the running implementation of plugin NAME under the same registered name, atomically");
   swap->add_option("NAME", inv.plugin, "Loaded plugin to swap")->required();

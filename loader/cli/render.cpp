@@ -410,7 +410,10 @@ nlohmann::json to_json(const PolicyStatus& s) {
           {"cgroup_id", s.ids.cgroup_id},
           {"tunables", s.tunables},
           {"portsets", s.portsets},
-          {"counters", s.counters}};
+          {"counters", s.counters},
+          {"mechanism", to_string(s.mechanism)}};
+  if (s.kernel_set_by_bpfplug)
+    j["set_by_bpfplug"] = {{"ports", s.kernel_set_by_bpfplug->ports.to_string()}, {"local", s.kernel_set_by_bpfplug->local}};
   if (s.calibration)
     j["calibration"] = {{"ratio", static_cast<double>(s.calibration->ratio_q) / BPFPLUG_COMP_ONE},
                         {"vc_bytes_per_s", s.calibration->vc_bps},
@@ -421,14 +424,22 @@ nlohmann::json to_json(const PolicyStatus& s) {
 }
 
 void print_policy(std::ostream& out, const PolicyStatus& s, const std::string& verb) {
+  const bool kernel = s.mechanism == CompMechanism::kernel;
+  const std::string where = kernel ? "openEuler tcp_comp (" + std::string(kTcpCompPortsSysctl) + ", host-wide)"
+                                   : "cgroup " + (s.cgroup.empty() ? std::string("(gone)") : s.cgroup.string());
   if (!verb.empty()) {
-    out << verb << " policy " << s.plugin << " " << s.version << " (cgroup " << s.cgroup.string() << ")\n";
+    out << verb << " policy " << s.plugin << " " << s.version << " (" << where << ")\n";
     if (verb != "loaded") return;
+  } else if (kernel) {
+    out << s.plugin << " " << s.version << ": compression policy driving " << where << "\n";
   } else {
-    out << s.plugin << " " << s.version << ": compression policy on cgroup "
-        << (s.cgroup.empty() ? "(gone)" : s.cgroup.string()) << " (prog " << s.ids.prog_id << ", link "
-        << s.ids.link_id << ")\n";
+    out << s.plugin << " " << s.version << ": compression policy on " << where << " (prog " << s.ids.prog_id
+        << ", link " << s.ids.link_id << ")\n";
   }
+  if (s.kernel_set_by_bpfplug)
+    out << "  changed outside bpfplug since load: bpfplug set ports = "
+        << (s.kernel_set_by_bpfplug->ports.empty() ? "(empty)" : s.kernel_set_by_bpfplug->ports.to_string())
+        << ", local = " << s.kernel_set_by_bpfplug->local << "; unload will leave the kernel's values as they are\n";
   for (const auto& [name, ports] : s.portsets) out << "  " << name << " = " << (ports.empty() ? "(empty: compresses nothing)" : ports) << "\n";
   for (const auto& [name, value] : s.tunables) out << "  " << name << " = " << value << "\n";
   if (s.calibration) {

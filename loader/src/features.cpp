@@ -111,9 +111,11 @@ KernelFeatures probe_kernel(const std::filesystem::path& bpffs) {
   f.struct_ops = has_type(vmlinux.get(), "bpf_struct_ops_tcp_congestion_ops", BTF_KIND_STRUCT);
   f.struct_ops_link = has_type(vmlinux.get(), "bpf_struct_ops_link", BTF_KIND_STRUCT);
   f.hdr_options = has_enum_value(vmlinux.get(), "BPF_SOCK_OPS_WRITE_HDR_OPT_CB_FLAG");
-  // openEuler's tcp_comp brings its sysctls (../shared/reference/tcp_comp.md).
+  // openEuler's tcp_comp brings its sysctls, which are what bpfplug drives, and its context
+  // type, which confirms what they belong to (../shared/reference/tcp_comp.md).
   std::error_code ec;
   f.tcp_comp = std::filesystem::exists("/proc/sys/net/ipv4/tcp_compression_ports", ec);
+  f.tcp_comp_btf = has_type(vmlinux.get(), "tcp_comp_context", BTF_KIND_STRUCT);
   // What a BPF congestion control may call is measured where possible (root), else inferred
   // from the version (the kfunc allow-list of bpf_tcp_ca exists from 5.13 on).
   f.probed_by_loading = f.struct_ops && geteuid() == 0;
@@ -174,8 +176,10 @@ std::vector<FeatureReport> describe_features(const KernelFeatures& f) {
        f.hdr_options ? "compression policies can negotiate in the TCP handshake"
                      : "compression policies can't negotiate: needs Linux >= 5.10"},
       {"tcp_comp", f.tcp_comp,
-       f.tcp_comp ? "/proc/sys/net/ipv4/tcp_compression_ports" : "no net.ipv4.tcp_compression_ports sysctl",
-       f.tcp_comp ? "the kernel compresses itself (openEuler tcp_comp); its static port policy is the sysctl"
+       std::string(f.tcp_comp ? "/proc/sys/net/ipv4/tcp_compression_ports" : "no net.ipv4.tcp_compression_ports sysctl") +
+           (f.tcp_comp_btf ? ", BTF type tcp_comp_context" : ", no tcp_comp_context in BTF"),
+       f.tcp_comp ? "the kernel compresses (openEuler tcp_comp): comp-ports drives its sysctls; comp-cost, which "
+                    "decides per connection, uses the user-space data path"
                   : "no kernel compression (it is openEuler's): policies negotiate for the user-space data path"},
       {"bpffs", f.bpffs_mounted, f.bpffs_mounted ? "mounted" : "not mounted",
        f.bpffs_mounted ? "plugins stay registered after bpfplug exits"

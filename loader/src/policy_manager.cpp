@@ -6,10 +6,13 @@
 #include <fstream>
 #include <sstream>
 
+#include <spdlog/spdlog.h>
+
 #include "bpfplug/comp_calibration.hpp"
 #include "bpfplug/error.hpp"
 #include "bpfplug/file_lock.hpp"
 #include "bpfplug/plugin_loader.hpp"
+#include "bpfplug/state.hpp"
 #include "bpfplug/tunables.hpp"
 
 namespace fs = std::filesystem;
@@ -82,7 +85,7 @@ fs::path PolicyManager::resolve_cgroup(const std::string& option) const {
   return path;
 }
 
-std::vector<std::string> PolicyManager::loaded() const {
+std::vector<std::string> PolicyManager::pinned() const {
   std::vector<std::string> names;
   std::error_code ec;
   for (const auto& entry : fs::directory_iterator(policies_dir(paths_.pin_root), ec)) {
@@ -93,15 +96,93 @@ std::vector<std::string> PolicyManager::loaded() const {
   return names;
 }
 
+std::vector<std::string> PolicyManager::loaded() const {
+  auto names = pinned();
+  if (auto record = KernelCompRecordStore(paths_.tcp_comp_record()).load()) names.push_back(record->policy);
+  std::sort(names.begin(), names.end());
+  return names;
+}
+
+void PolicyManager::require_tcp_comp_idle(const std::string& plugin) const {
+  if (!host_.features().tcp_comp) return;
+  TcpCompKnobs knobs = TcpCompSysctl(host_.sysctl()).read();
+  if (knobs.ports.empty()) return;  // tcp_comp is off: it neither writes nor honours the option
+  throw Error(Exit::conflict,
+              "can't load policy " + plugin + " for the user-space data path: openEuler tcp_comp compresses ports " +
+                  knobs.ports.to_string() + " in the kernel (" + kTcpCompPortsSysctl +
+                  "), and those connections would be compressed twice",
+              "clear it (sysctl -w " + std::string(kTcpCompPortsSysctl) +
+                  "=) and load again, or let the kernel compress: bpfplug load comp-ports --mechanism kernel");
+}
+
+PolicyStatus PolicyManager::load_into_tcp_comp(const CatalogueEntry& entry, const PolicySettings& settings) {
+  const std::string& plugin = entry.meta.name;
+  FileLock lock(paths_.lock_file());
+  for (const auto& other : loaded()) {
+    if (other == plugin)
+      throw Error(Exit::conflict, "policy " + plugin + " is already loaded",
+                  "bpfplug unload " + plugin + " first to load it with other settings");
+    throw Error(Exit::conflict, "can't load policy " + plugin + ": the compression policy " + other + " is loaded",
+                "one compression policy at a time: bpfplug unload " + other);
+  }
+  TcpCompSysctl sysctl(host_.sysctl());
+  KernelCompRecord record;
+  record.policy = plugin;
+  record.version = entry.meta.version;
+  record.loaded_at = now_iso8601();
+  record.before = sysctl.read();
+  if (!record.before.ports.empty())
+    throw Error(Exit::conflict,
+                "can't load policy " + plugin + " into openEuler tcp_comp: it already compresses ports " +
+                    record.before.ports.to_string() + " (" + kTcpCompPortsSysctl + ", set outside bpfplug)",
+                "clear it (sysctl -w " + std::string(kTcpCompPortsSysctl) +
+                    "=) and load again, or leave the kernel's own setting as it is");
+  // comp-ports' port set and local flag are exactly tcp_comp's two sysctls.
+  record.set.ports = settings.portsets.at("ports");
+  record.set.local = settings.tunables.at("local") != 0;
+  // The record goes first, so that an unload after a crash here still puts `before` back.
+  KernelCompRecordStore store(paths_.tcp_comp_record());
+  store.save(record);
+  try {
+    sysctl.write(record.set);
+  } catch (const Error&) {
+    try {
+      sysctl.write(record.before);
+    } catch (const Error& e) {
+      spdlog::warn("could not put tcp_comp's sysctls back: {}", e.what());
+    }
+    store.remove();
+    throw;
+  }
+  return tcp_comp_status(record);
+}
+
+PolicyStatus PolicyManager::tcp_comp_status(const KernelCompRecord& record) const {
+  const CatalogueEntry& entry = catalogue_.get(record.policy);
+  PolicyStatus st;
+  st.plugin = record.policy;
+  st.version = entry.meta.version;
+  st.mechanism = CompMechanism::kernel;
+  // The kernel's sysctls are the truth about what is compressed; the record what bpfplug meant.
+  TcpCompKnobs now = TcpCompSysctl(host_.sysctl()).read();
+  st.portsets["ports"] = now.ports.to_string();
+  st.tunables["local"] = now.local ? 1 : 0;
+  if (!(now == record.set)) st.kernel_set_by_bpfplug = record.set;
+  return st;
+}
+
 PolicyStatus PolicyManager::load(const std::string& plugin, const PolicyLoadOptions& options) {
   // Arguments first: a typo gets the same answer with or without privileges.
   const CatalogueEntry& entry = catalogue_.get(plugin);
   PolicySettings settings;
   settings.tunables = resolve_tunables(entry.meta, options.assignments);
   settings.portsets = resolve_portsets(entry.meta, options.assignments);
+  const CompMechanism mechanism =
+      choose_comp_mechanism(options.mechanism, plugin, host_.features().tcp_comp, !options.cgroup.empty());
   if (!host_.privileged())
     throw Error(Exit::permission, "can't load policy " + plugin + ": Permission denied",
                 "run as root (sudo bpfplug load " + plugin + ")");
+  if (mechanism == CompMechanism::kernel) return load_into_tcp_comp(entry, settings);
   fs::path cgroup = resolve_cgroup(options.cgroup);
   host_.ensure_bpffs(paths_.bpffs());
   FileLock lock(paths_.lock_file());
@@ -114,6 +195,7 @@ PolicyStatus PolicyManager::load(const std::string& plugin, const PolicyLoadOpti
     throw Error(Exit::conflict, "can't load policy " + plugin + ": the compression policy " + other + " is loaded",
                 "one compression policy at a time (both would answer the same handshake): bpfplug unload " + other);
   }
+  require_tcp_comp_idle(plugin);
   fs::create_directories(policies_dir(paths_.pin_root), ec);
   if (ec) throw Error(Exit::failure, "can't create " + policies_dir(paths_.pin_root).string() + ": " + ec.message());
   if (plugin == kCompCostPlugin) add_comp_cost_inputs(settings);
@@ -132,6 +214,17 @@ PolicyStatus PolicyManager::unload(const std::string& plugin) {
     throw Error(Exit::permission, "can't unload policy " + plugin + ": Permission denied",
                 "run as root (sudo bpfplug unload " + plugin + ")");
   FileLock lock(paths_.lock_file());
+  KernelCompRecordStore store(paths_.tcp_comp_record());
+  if (auto record = store.load(); record && record->policy == plugin) {
+    PolicyStatus st = tcp_comp_status(*record);
+    if (st.kernel_set_by_bpfplug)
+      spdlog::warn("{} and {} were changed outside bpfplug since {} was loaded; left as they are", kTcpCompPortsSysctl,
+                   kTcpCompLocalSysctl, plugin);
+    else
+      TcpCompSysctl(host_.sysctl()).write(record->before);
+    store.remove();
+    return st;
+  }
   PolicyStatus st = status(plugin);
   PinnedPolicy::open(dir(plugin))->detach_and_unpin();
   remove_empty_policy_dirs();
@@ -139,7 +232,7 @@ PolicyStatus PolicyManager::unload(const std::string& plugin) {
 }
 
 void PolicyManager::remove_empty_policy_dirs() const {
-  if (!loaded().empty()) return;
+  if (!pinned().empty()) return;
   // No policy: nothing acts on the contract any more. Sockets marked ready keep their storage
   // while a process holds the maps.
   std::error_code ec;
@@ -150,6 +243,8 @@ void PolicyManager::remove_empty_policy_dirs() const {
 
 PolicyStatus PolicyManager::status(const std::string& plugin) const {
   const CatalogueEntry& entry = catalogue_.get(plugin);
+  if (auto record = KernelCompRecordStore(paths_.tcp_comp_record()).load(); record && record->policy == plugin)
+    return tcp_comp_status(*record);
   if (!host_.privileged())
     throw Error(Exit::permission, "can't read the state of policy " + plugin + " (bpffs is root-only)",
                 "run as root (sudo bpfplug status " + plugin + ")");

@@ -1,10 +1,10 @@
 #include "bpfplug/state.hpp"
 
-#include <cerrno>
 #include <ctime>
 #include <fstream>
 #include <nlohmann/json.hpp>
 
+#include "bpfplug/atomic_file.hpp"
 #include "bpfplug/error.hpp"
 
 namespace bpfplug {
@@ -69,17 +69,7 @@ HostState StateStore::load() const {
 }
 
 void StateStore::save(const HostState& state) const {
-  std::error_code ec;
-  std::filesystem::create_directories(file_.parent_path(), ec);
-  auto tmp = file_;
-  tmp += ".tmp";
-  {
-    std::ofstream out(tmp, std::ios::trunc);
-    out << nlohmann::json(state).dump(2) << '\n';
-    if (!out) throw Error(Exit::failure, "can't write " + tmp.string() + ": " + errno_text(errno));
-  }
-  std::filesystem::rename(tmp, file_, ec);
-  if (ec) throw Error(Exit::failure, "can't replace " + file_.string() + ": " + ec.message());
+  replace_file(file_, nlohmann::json(state).dump(2) + "\n");
 }
 
 }  // namespace bpfplug

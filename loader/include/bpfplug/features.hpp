@@ -21,7 +21,8 @@ struct KernelFeatures {
   bool cc_setsockopt = false;   // bpf_setsockopt callable from a BPF CC (not in 5.10; in 6.1)
   bool probed_by_loading = false;  // cc_* were measured by loading test programs (needs root)
   bool hdr_options = false;     // TCP header options from sock_ops (Linux 5.10+)
-  bool tcp_comp = false;        // openEuler's kernel TCP payload compression (CONFIG_TCP_COMP)
+  bool tcp_comp = false;        // openEuler's kernel TCP payload compression (CONFIG_TCP_COMP): its sysctl
+  bool tcp_comp_btf = false;    // ... and its type struct tcp_comp_context in the kernel's BTF
   bool bpffs_mounted = false;   // bpffs at the pin root's mount point
 };
 

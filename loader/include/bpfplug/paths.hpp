@@ -18,6 +18,8 @@ struct Paths {
   std::filesystem::path plugin_dir(std::string_view plugin) const { return pin_root / plugin; }
   std::filesystem::path state_file() const { return state_dir / "state.json"; }
   std::filesystem::path lock_file() const { return state_dir / "lock"; }
+  // What a policy set in openEuler tcp_comp's sysctls (kernel_comp.hpp).
+  std::filesystem::path tcp_comp_record() const { return state_dir / "tcp_comp.json"; }
   std::filesystem::path config_file() const { return config_dir / "boot.json"; }
 
   static Paths from_environment();

@@ -1,6 +1,8 @@
 // What `bpfplug load|unload|status` do for a compression policy (a plugin of kind "policy"):
 // attach it to a cgroup v2 (the root by default), detach it, report it. One compression policy
-// at a time: two would both answer the same handshake.
+// at a time: two would both answer the same handshake. Where the kernel has openEuler's
+// tcp_comp, a policy it can express (comp-ports) drives tcp_comp's sysctls instead of
+// attaching (kernel_comp.hpp).
 #pragma once
 
 #include <cstdint>
@@ -13,6 +15,7 @@
 #include "bpfplug/catalogue.hpp"
 #include "bpfplug/comp_cost.hpp"
 #include "bpfplug/host.hpp"
+#include "bpfplug/kernel_comp.hpp"
 #include "bpfplug/paths.hpp"
 #include "bpfplug/policy_loader.hpp"
 
@@ -21,11 +24,15 @@ namespace bpfplug {
 struct PolicyLoadOptions {
   std::vector<std::string> assignments;  // --set key=value (tunables and port sets)
   std::string cgroup;                    // --cgroup: a cgroup v2 path; empty: the root
+  CompMechanism mechanism = CompMechanism::automatic;  // --mechanism
 };
 
 struct PolicyStatus {
   std::string plugin;
   std::string version;
+  CompMechanism mechanism = CompMechanism::user;  // user: a sock_ops program; kernel: tcp_comp
+  // kernel: the sysctls no longer hold what bpfplug set (someone changed them since load).
+  std::optional<TcpCompKnobs> kernel_set_by_bpfplug;
   std::filesystem::path cgroup;  // empty if the cgroup is gone
   PolicyIds ids;
   std::map<std::string, std::int64_t> tunables;
@@ -46,9 +53,15 @@ class PolicyManager {
   PolicyStatus load(const std::string& plugin, const PolicyLoadOptions& options);
   PolicyStatus unload(const std::string& plugin);
   PolicyStatus status(const std::string& plugin) const;  // throws if not loaded
-  std::vector<std::string> loaded() const;               // policy names with pins
+  std::vector<std::string> loaded() const;               // policy names with pins or driving tcp_comp
 
  private:
+  std::vector<std::string> pinned() const;  // policy names with pins
+  PolicyStatus load_into_tcp_comp(const CatalogueEntry& entry, const PolicySettings& settings);
+  PolicyStatus tcp_comp_status(const KernelCompRecord& record) const;
+  // Refuses a user-space-path policy while tcp_comp compresses in the kernel: the same
+  // connections would be compressed twice.
+  void require_tcp_comp_idle(const std::string& plugin) const;
   std::filesystem::path resolve_cgroup(const std::string& option) const;
   void remove_empty_policy_dirs() const;
   std::filesystem::path dir(const std::string& plugin) const { return policies_dir(paths_.pin_root) / plugin; }
