@@ -1,92 +1,59 @@
 #include "bpfplug/comp_calibration.hpp"
 
-// ZSTD_getCParams(): the parameters tcp_comp takes (exported by the shared libzstd too).
-#define ZSTD_STATIC_LINKING_ONLY
-#include <zstd.h>
-
 #include <array>
 #include <chrono>
 #include <cmath>
 #include <ctime>
-#include <memory>
 #include <random>
+#include <string_view>
 #include <vector>
 
+#include "bpfplug/datapath/stream_codec.hpp"
 #include "bpfplug/error.hpp"
 
 namespace bpfplug {
 namespace {
 
-constexpr std::size_t kChunk = 65535;          // tcp_comp's largest input chunk
-constexpr int kWindowLogMax = 17;              // tcp_comp's receiver accepts 128 KiB windows
-constexpr std::size_t kDecompressPage = 65536;  // and decompresses into 64 KiB pages
+constexpr std::size_t kDecompressPage = 65536;  // tcp_comp decompresses into 64 KiB pages
 
-struct CctxFree {
-  void operator()(ZSTD_CCtx* c) const { ZSTD_freeCCtx(c); }
-};
-struct DctxFree {
-  void operator()(ZSTD_DCtx* d) const { ZSTD_freeDCtx(d); }
-};
-
-void check(std::size_t rc, const char* what) {
-  if (ZSTD_isError(rc))
-    throw Error(Exit::failure, std::string("zstd: ") + what + ": " + ZSTD_getErrorName(rc),
-                "this is a bug in bpfplug's calibration; report it with the zstd version (" +
-                    std::string(ZSTD_versionString()) + ")");
+std::span<const std::uint8_t> bytes(std::string_view s) {
+  return {reinterpret_cast<const std::uint8_t*>(s.data()), s.size()};
 }
 
-// tcp_comp's compressor: ZSTD_getParams(level, 4096, 0), one frame that never ends, a flush
-// after every chunk.
-std::unique_ptr<ZSTD_CCtx, CctxFree> make_compressor(int level) {
-  std::unique_ptr<ZSTD_CCtx, CctxFree> c(ZSTD_createCCtx());
-  if (!c) throw Error(Exit::failure, "zstd: out of memory");
-  ZSTD_compressionParameters p = ZSTD_getCParams(level, 4096, 0);
-  check(ZSTD_CCtx_setParameter(c.get(), ZSTD_c_windowLog, static_cast<int>(p.windowLog)), "windowLog");
-  check(ZSTD_CCtx_setParameter(c.get(), ZSTD_c_chainLog, static_cast<int>(p.chainLog)), "chainLog");
-  check(ZSTD_CCtx_setParameter(c.get(), ZSTD_c_hashLog, static_cast<int>(p.hashLog)), "hashLog");
-  check(ZSTD_CCtx_setParameter(c.get(), ZSTD_c_searchLog, static_cast<int>(p.searchLog)), "searchLog");
-  check(ZSTD_CCtx_setParameter(c.get(), ZSTD_c_minMatch, static_cast<int>(p.minMatch)), "minMatch");
-  check(ZSTD_CCtx_setParameter(c.get(), ZSTD_c_targetLength, static_cast<int>(p.targetLength)), "targetLength");
-  check(ZSTD_CCtx_setParameter(c.get(), ZSTD_c_strategy, static_cast<int>(p.strategy)), "strategy");
-  return c;
-}
-
-// The whole corpus through one stream, chunk by chunk; the compressed stream.
+// The whole corpus through one tcp_comp stream, chunk by chunk (datapath/stream_codec.hpp);
+// the compressed stream.
 std::string compress_stream(std::string_view corpus, int level) {
-  auto c = make_compressor(level);
+  datapath::StreamEncoder encoder(level);
   std::string out;
-  std::vector<char> buf(ZSTD_compressBound(kChunk) + 64);
-  for (std::size_t off = 0; off < corpus.size(); off += kChunk) {
-    ZSTD_inBuffer in{corpus.data() + off, std::min(kChunk, corpus.size() - off), 0};
-    std::size_t remaining;
-    do {
-      ZSTD_outBuffer o{buf.data(), buf.size(), 0};
-      remaining = ZSTD_compressStream2(c.get(), &o, &in, ZSTD_e_flush);
-      check(remaining, "compress");
-      out.append(buf.data(), o.pos);
-    } while (remaining != 0 || in.pos < in.size);
+  std::vector<std::uint8_t> buf(datapath::StreamEncoder::max_output(datapath::kMaxChunk));
+  for (std::size_t off = 0; off < corpus.size(); off += datapath::kMaxChunk) {
+    std::size_t n = encoder.compress(bytes(corpus.substr(off, datapath::kMaxChunk)), buf);
+    out.append(reinterpret_cast<const char*>(buf.data()), n);
   }
   return out;
 }
 
-// Decompresses `stream` in the pieces it was sent in; returns the bytes out, and compares them
-// with `expect` when given.
+// Decompresses `stream` into 64 KiB pages; returns the bytes out, and compares them with
+// `expect` when given.
 std::uint64_t decompress_stream(std::string_view stream, std::string_view expect) {
-  std::unique_ptr<ZSTD_DCtx, DctxFree> d(ZSTD_createDCtx());
-  if (!d) throw Error(Exit::failure, "zstd: out of memory");
-  check(ZSTD_DCtx_setParameter(d.get(), ZSTD_d_windowLogMax, kWindowLogMax), "windowLogMax");
-  std::vector<char> page(kDecompressPage);
+  datapath::StreamDecoder decoder;
+  std::vector<std::uint8_t> page(kDecompressPage);
   std::uint64_t produced = 0;
-  ZSTD_inBuffer in{stream.data(), stream.size(), 0};
-  while (in.pos < in.size) {
-    ZSTD_outBuffer o{page.data(), page.size(), 0};
-    check(ZSTD_decompressStream(d.get(), &o, &in), "decompress");
-    if (!expect.empty() && (produced + o.pos > expect.size() ||
-                            std::string_view(page.data(), o.pos) != expect.substr(produced, o.pos)))
+  auto in = bytes(stream);
+  for (;;) {
+    datapath::StreamDecoder::Progress p;
+    try {
+      p = decoder.decompress(in, page);
+    } catch (const datapath::CodecError& e) {
+      throw Error(Exit::failure, std::string("zstd: ") + e.what(), "this is a bug in bpfplug's calibration; report it");
+    }
+    in = in.subspan(p.consumed);
+    std::string_view got(reinterpret_cast<const char*>(page.data()), p.produced);
+    if (!expect.empty() && (produced + p.produced > expect.size() || got != expect.substr(produced, p.produced)))
       throw Error(Exit::failure, "zstd: the calibration stream did not decompress to its input");
-    produced += o.pos;
+    produced += p.produced;
+    if (in.empty() && p.produced < page.size()) return produced;
   }
-  return produced;
 }
 
 double seconds_since(std::chrono::steady_clock::time_point t0) {
