@@ -13,7 +13,7 @@ die() { echo "error: $*" >&2; exit 1; }
 # Packages from bookworm main.
 MAIN_PKGS=(
   build-essential cmake pkg-config git
-  clang-19
+  clang-19 libclang-rt-19-dev                  # BPF objects; libFuzzer for scripts/fuzz.sh
   libelf-dev zlib1g-dev libzstd-dev zstd
   libgtest-dev libgmock-dev libbenchmark-dev
   libspdlog-dev libfmt-dev libcli11-dev nlohmann-json3-dev
