@@ -103,6 +103,16 @@ std::vector<std::string> PolicyManager::loaded() const {
   return names;
 }
 
+void PolicyManager::require_no_policy_loaded(const std::string& plugin) const {
+  for (const auto& other : loaded()) {
+    if (other == plugin)
+      throw Error(Exit::conflict, "policy " + plugin + " is already loaded",
+                  "bpfplug unload " + plugin + " first to load it with other settings");
+    throw Error(Exit::conflict, "can't load policy " + plugin + ": the compression policy " + other + " is loaded",
+                "one compression policy at a time (both would answer the same handshake): bpfplug unload " + other);
+  }
+}
+
 void PolicyManager::require_tcp_comp_idle(const std::string& plugin) const {
   if (!host_.features().tcp_comp) return;
   TcpCompKnobs knobs = TcpCompSysctl(host_.sysctl()).read();
@@ -118,13 +128,7 @@ void PolicyManager::require_tcp_comp_idle(const std::string& plugin) const {
 PolicyStatus PolicyManager::load_into_tcp_comp(const CatalogueEntry& entry, const PolicySettings& settings) {
   const std::string& plugin = entry.meta.name;
   FileLock lock(paths_.lock_file());
-  for (const auto& other : loaded()) {
-    if (other == plugin)
-      throw Error(Exit::conflict, "policy " + plugin + " is already loaded",
-                  "bpfplug unload " + plugin + " first to load it with other settings");
-    throw Error(Exit::conflict, "can't load policy " + plugin + ": the compression policy " + other + " is loaded",
-                "one compression policy at a time: bpfplug unload " + other);
-  }
+  require_no_policy_loaded(plugin);
   TcpCompSysctl sysctl(host_.sysctl());
   KernelCompRecord record;
   record.policy = plugin;
@@ -188,13 +192,7 @@ PolicyStatus PolicyManager::load(const std::string& plugin, const PolicyLoadOpti
   FileLock lock(paths_.lock_file());
   std::error_code ec;
   fs::remove_all(partial_load_dir(dir(plugin)), ec);  // an interrupted load's (its link goes with it)
-  for (const auto& other : loaded()) {
-    if (other == plugin)
-      throw Error(Exit::conflict, "policy " + plugin + " is already loaded",
-                  "bpfplug unload " + plugin + " first to load it with other settings");
-    throw Error(Exit::conflict, "can't load policy " + plugin + ": the compression policy " + other + " is loaded",
-                "one compression policy at a time (both would answer the same handshake): bpfplug unload " + other);
-  }
+  require_no_policy_loaded(plugin);
   require_tcp_comp_idle(plugin);
   fs::create_directories(policies_dir(paths_.pin_root), ec);
   if (ec) throw Error(Exit::failure, "can't create " + policies_dir(paths_.pin_root).string() + ": " + ec.message());

@@ -57,6 +57,7 @@ class PolicyManager {
 
  private:
   std::vector<std::string> pinned() const;  // policy names with pins
+  void require_no_policy_loaded(const std::string& plugin) const;  // one policy at a time
   PolicyStatus load_into_tcp_comp(const CatalogueEntry& entry, const PolicySettings& settings);
   PolicyStatus tcp_comp_status(const KernelCompRecord& record) const;
   // Refuses a user-space-path policy while tcp_comp compresses in the kernel: the same
