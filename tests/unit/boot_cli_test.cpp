@@ -8,7 +8,7 @@
 #include <sstream>
 
 #include "bpfplug/boot_config.hpp"
-#include "bpfplug/cli/cli.hpp"
+#include "cli_run.hpp"
 #include "fake_host.hpp"
 
 namespace bpfplug {
@@ -19,24 +19,13 @@ using ::testing::StartsWith;
 using nlohmann::json;
 namespace fs = std::filesystem;
 
-struct CliRun {
-  int code = -1;
-  std::string out;
-  std::string err;
-};
+using test::CliRun;
 
 class BootCli : public ::testing::Test {
  protected:
   BootCli() { host_.features_.struct_ops = false; }
 
-  CliRun run(std::vector<std::string> args) {
-    args.insert(args.begin(), "bpfplug");
-    std::vector<const char*> argv;
-    for (const auto& a : args) argv.push_back(a.c_str());
-    std::ostringstream out, err;
-    int code = cli::run_cli(static_cast<int>(argv.size()), argv.data(), host_, catalogue_, paths(), out, err);
-    return {code, out.str(), err.str()};
-  }
+  CliRun run(std::vector<std::string> args) { return test::run_cli(host_, catalogue_, paths(), std::move(args)); }
   Paths paths() const { return {dir_.path() / "bpffs/bpfplug", dir_.path() / "state", dir_.path() / "etc/bpfplug"}; }
   BootConfig config() const { return BootConfigStore(paths().config_file()).load(); }
 

@@ -7,7 +7,7 @@
 #include <nlohmann/json.hpp>
 #include <sstream>
 
-#include "bpfplug/cli/cli.hpp"
+#include "cli_run.hpp"
 #include "fake_host.hpp"
 
 namespace bpfplug {
@@ -17,23 +17,14 @@ using ::testing::HasSubstr;
 using ::testing::StartsWith;
 using nlohmann::json;
 
-struct CliRun {
-  int code = -1;
-  std::string out;
-  std::string err;
-};
+using test::CliRun;
 
 class Cli : public ::testing::Test {
  protected:
   CliRun run(std::vector<std::string> args) {
-    args.insert(args.begin(), "bpfplug");
-    std::vector<const char*> argv;
-    for (const auto& a : args) argv.push_back(a.c_str());
-    std::ostringstream out, err;
     Paths paths{dir_.path() / "bpffs/bpfplug", dir_.path() / "state"};
     paths.config_dir = dir_.path() / "etc";  // never the real /etc/bpfplug, even as root
-    int code = cli::run_cli(static_cast<int>(argv.size()), argv.data(), host_, catalogue_, paths, out, err);
-    return {code, out.str(), err.str()};
+    return test::run_cli(host_, catalogue_, paths, std::move(args));
   }
 
   test::TempDir dir_;

@@ -8,7 +8,7 @@
 #include <nlohmann/json.hpp>
 #include <sstream>
 
-#include "bpfplug/cli/cli.hpp"
+#include "cli_run.hpp"
 #include "bpfplug/error.hpp"
 #include "bpfplug/kernel_comp.hpp"
 #include "bpfplug/policy_manager.hpp"
@@ -47,11 +47,7 @@ TEST(KernelCompMechanism, KernelIsRefusedWhereItCannotWork) {
   EXPECT_EQ(to_string(parse_comp_mechanism("kernel")), "kernel");
 }
 
-struct CliRun {
-  int code = -1;
-  std::string out;
-  std::string err;
-};
+using test::CliRun;
 
 // A host whose kernel has tcp_comp, its knobs as the kernel shows them when nothing is set.
 class KernelComp : public ::testing::Test {
@@ -62,14 +58,7 @@ class KernelComp : public ::testing::Test {
     test::write_file(local_file(), "0\n");
   }
 
-  CliRun run(std::vector<std::string> args) {
-    args.insert(args.begin(), "bpfplug");
-    std::vector<const char*> argv;
-    for (const auto& a : args) argv.push_back(a.c_str());
-    std::ostringstream out, err;
-    int code = cli::run_cli(static_cast<int>(argv.size()), argv.data(), host_, catalogue_, paths(), out, err);
-    return {code, out.str(), err.str()};
-  }
+  CliRun run(std::vector<std::string> args) { return test::run_cli(host_, catalogue_, paths(), std::move(args)); }
 
   Paths paths() const {
     Paths p{dir_.path() / "bpffs/bpfplug", dir_.path() / "state"};
