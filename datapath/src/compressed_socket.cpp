@@ -16,21 +16,31 @@ std::size_t total_length(std::span<const iovec> iov) {
   return n;
 }
 
-// Copies up to `max` bytes of `iov`, starting `skip` bytes into it, to `out`.
-std::size_t gather(std::span<const iovec> iov, std::size_t skip, std::size_t max, std::uint8_t* out) {
-  std::size_t copied = 0;
+// Walks `iov` from `skip` bytes into it, over at most `max` bytes, and calls
+// copy(piece, offset, n) for each piece: n bytes at `piece`, the `offset`-th byte onwards of
+// the walk. Returns the bytes walked.
+template <typename Copy>
+std::size_t walk_iov(std::span<const iovec> iov, std::size_t skip, std::size_t max, Copy copy) {
+  std::size_t done = 0;
   for (const auto& v : iov) {
-    if (copied == max) break;
+    if (done == max) break;
     if (skip >= v.iov_len) {
       skip -= v.iov_len;
       continue;
     }
-    std::size_t n = std::min(v.iov_len - skip, max - copied);
-    std::memcpy(out + copied, static_cast<const std::uint8_t*>(v.iov_base) + skip, n);
-    copied += n;
+    std::size_t n = std::min(v.iov_len - skip, max - done);
+    copy(static_cast<std::uint8_t*>(v.iov_base) + skip, done, n);
+    done += n;
     skip = 0;
   }
-  return copied;
+  return done;
+}
+
+// Copies up to `max` bytes of `iov`, starting `skip` bytes into it, to `out`.
+std::size_t gather(std::span<const iovec> iov, std::size_t skip, std::size_t max, std::uint8_t* out) {
+  return walk_iov(iov, skip, max, [out](const std::uint8_t* piece, std::size_t at, std::size_t n) {
+    std::memcpy(out + at, piece, n);
+  });
 }
 
 // The flags of the program's call that matter for the raw socket operation.
@@ -81,20 +91,11 @@ ssize_t CompressedSocket::send(std::span<const iovec> iov, int flags) {
 }
 
 ssize_t CompressedSocket::copy_out(std::span<const iovec> iov, std::size_t skip, bool consume) {
-  std::size_t copied = 0;
   const std::uint8_t* from = plain_.data() + plain_pos_;
-  std::size_t available = plain_.size() - plain_pos_;
-  for (const auto& v : iov) {
-    if (copied == available) break;
-    if (skip >= v.iov_len) {
-      skip -= v.iov_len;
-      continue;
-    }
-    std::size_t n = std::min(v.iov_len - skip, available - copied);
-    std::memcpy(static_cast<std::uint8_t*>(v.iov_base) + skip, from + copied, n);
-    copied += n;
-    skip = 0;
-  }
+  std::size_t copied = walk_iov(iov, skip, plain_.size() - plain_pos_,
+                                [from](std::uint8_t* piece, std::size_t at, std::size_t n) {
+                                  std::memcpy(piece, from + at, n);
+                                });
   if (consume) {
     plain_pos_ += copied;
     if (plain_pos_ == plain_.size()) {

@@ -161,6 +161,22 @@ TEST_F(KernelComp, MechanismArgumentsAreCheckedFirst) {
   EXPECT_EQ(knobs(), "\n|0\n");
 }
 
+TEST_F(KernelComp, UnreadableStateIsReportedWithWhatToDo) {
+  test::write_file(ports_file(), "0\n");  // the kernel's bitmap allows port 0; bpfplug's port sets do not
+  auto bad_sysctl = run({"load", "comp-ports", "--set", "ports=80"});
+  EXPECT_EQ(bad_sysctl.code, 1);
+  EXPECT_THAT(bad_sysctl.err, HasSubstr("holds what bpfplug can't read"));
+  EXPECT_THAT(bad_sysctl.err, HasSubstr("sysctl -w net.ipv4.tcp_compression_ports="));
+  EXPECT_EQ(knobs(), "0\n|0\n");
+
+  test::write_file(ports_file(), "\n");
+  test::write_file(paths().tcp_comp_record(), "{ not json");
+  auto bad_record = run({"status", "comp-ports"});
+  EXPECT_EQ(bad_record.code, 1);
+  EXPECT_THAT(bad_record.err, HasSubstr("is corrupt"));
+  EXPECT_THAT(bad_record.err, HasSubstr("then remove it"));
+}
+
 TEST_F(KernelComp, StockKernelHasNoKernelMechanism) {
   host_.features_.tcp_comp = false;
   auto r = run({"load", "comp-ports", "--mechanism", "kernel", "--set", "ports=80"});

@@ -219,8 +219,9 @@ TEST(StreamCodec, MemoryStaysWithinItsBound) {
     std::span<const std::uint8_t> in(buf.data(), n);
     while (!in.empty()) in = in.subspan(decoder.decompress(in, page).consumed);
   }
-  std::printf("encoder %zu bytes (bound %zu), decoder %zu bytes (bound %zu)\n", encoder.memory_used(),
-              encoder.memory_bound(), decoder.memory_used(), StreamDecoder::memory_bound());
+  std::printf("encoder %zu bytes (bound %zu), decoder %zu bytes (bound %zu), largest compressed chunk %zu bytes\n",
+              encoder.memory_used(), encoder.memory_bound(), decoder.memory_used(), StreamDecoder::memory_bound(),
+              StreamEncoder::max_output(kMaxChunk));
   EXPECT_LE(encoder.memory_used(), encoder.memory_bound());
   EXPECT_LE(decoder.memory_used(), StreamDecoder::memory_bound());
   EXPECT_LE(StreamDecoder::memory_bound(), std::size_t{1} << 20) << "tcp_comp itself takes about 2 MiB";
