@@ -19,6 +19,7 @@ MAIN_PKGS=(
   libspdlog-dev libfmt-dev libcli11-dev nlohmann-json3-dev
   iproute2 ethtool procps
   gnuplot-nox                                    # bpfplug bench --plot
+  socat curl python3 redis-tools                 # real programs the data-path tests run over bpfplug run
   qemu-system-x86 busybox-static cpio debian-archive-keyring kmod xz-utils   # the kernel matrix (matrix/README.md)
 )
 # Packages that must come from bookworm-backports.

@@ -33,9 +33,14 @@
 /* What can compress a ready socket's payload (struct bpfplug_comp_ready.codecs). */
 #define BPFPLUG_COMP_CODEC_ZSTD_STREAM 0x1 /* tcp_comp's raw zstd stream (level 1) */
 
+/* struct bpfplug_comp_ready.flags, which only user space writes and reads. */
+#define BPFPLUG_COMP_READY_STREAM_STARTED 0x1 /* a process has sent or read compressed bytes on
+					       * this connection: another process that gets the
+					       * socket (exec, SCM_RIGHTS) cannot join its stream */
+
 struct bpfplug_comp_ready {
-	__u32 codecs;   /* BPFPLUG_COMP_CODEC_* the owner can run; 0 counts as not ready */
-	__u32 reserved; /* 0 */
+	__u32 codecs; /* BPFPLUG_COMP_CODEC_* the owner can run; 0 counts as not ready */
+	__u32 flags;  /* BPFPLUG_COMP_READY_*; 0 when marking */
 };
 
 enum bpfplug_comp_role {

@@ -48,11 +48,11 @@ constexpr int kPassedSendFlags = MSG_DONTWAIT | MSG_NOSIGNAL | MSG_MORE;
 
 }  // namespace
 
-CompressedSocket::CompressedSocket(int fd) : fd_(fd) {}
+CompressedSocket::CompressedSocket(int fd, RawSocketCalls calls) : fd_(fd), calls_(calls) {}
 
 ssize_t CompressedSocket::write_pending(int flags) {
   while (pending_pos_ < pending_.size()) {
-    ssize_t n = ::send(fd_, pending_.data() + pending_pos_, pending_.size() - pending_pos_, flags & kPassedSendFlags);
+    ssize_t n = calls_.send(fd_, pending_.data() + pending_pos_, pending_.size() - pending_pos_, flags & kPassedSendFlags);
     if (n < 0) {
       // The chunk's plaintext is already part of the stream: finish it after a signal.
       if (errno == EINTR) continue;
@@ -125,6 +125,7 @@ int CompressedSocket::fill(int flags) {
       return -1;
     }
     input_.erase(input_.begin(), input_.begin() + static_cast<long>(p.consumed));
+    decoder_full_ = p.produced == kPlainBuffer;
     plain_.resize(p.produced);
     if (p.produced > 0) return 1;
     if (eof_) {
@@ -135,7 +136,7 @@ int CompressedSocket::fill(int flags) {
     }
     // Everything read is decoded or held inside the decoder: read more.
     input_.resize(kInputBuffer);
-    ssize_t n = ::recv(fd_, input_.data(), input_.size(), flags & MSG_DONTWAIT);
+    ssize_t n = calls_.recv(fd_, input_.data(), input_.size(), flags & MSG_DONTWAIT);
     input_.resize(n > 0 ? static_cast<std::size_t>(n) : 0);
     if (n < 0) return -1;
     if (n == 0) eof_ = true;
@@ -149,7 +150,7 @@ ssize_t CompressedSocket::recv(std::span<const iovec> iov, int flags) {
   const bool wait_all = (flags & MSG_WAITALL) && !peek;
   std::size_t got = 0;
   for (;;) {
-    if (has_buffered_input()) {
+    if (plain_pos_ < plain_.size()) {
       got += static_cast<std::size_t>(copy_out(iov, got, !peek));
       if (!wait_all || got == want) return static_cast<ssize_t>(got);
     }

@@ -10,6 +10,7 @@
 #include "bpfplug/boot_config.hpp"
 #include "bpfplug/cli/cli.hpp"
 #include "bpfplug/cli/comp_cost_verbs.hpp"
+#include "bpfplug/cli/run_verb.hpp"
 #include "bpfplug/cli/render.hpp"
 #include "bpfplug/file_lock.hpp"
 #include "bpfplug/libbpf_log.hpp"
@@ -432,6 +433,15 @@ int run_cli(int argc, const char* const* argv, Host& host, const Catalogue& cata
   bench->add_flag("--no-bpf-stats", bench_words.no_bpf_stats, "Do not measure the plugins' BPF run time per call");
   bench->add_option("--json", bench_words.json_file, "Also write every figure and time series to FILE as JSON");
   bench->add_option("--plot", bench_words.plot_file, "Draw the results into FILE (.png or .svg) with gnuplot");
+  RunArgs run_args;
+  auto* run = app.add_subcommand(
+      "run", "Run PROGRAM with the compression data path: its TCP connections compress where the loaded policy "
+             "negotiates it with the peer");
+  run->add_option("--policy", run_args.policy, "Require this compression policy to be the loaded one");
+  run->add_option("--log", run_args.log,
+                  "Where the data path's log lines go: a file, or off (default: the program's stderr)");
+  run->add_option("PROGRAM", run_args.command, "The program and its arguments, after --: bpfplug run -- socat ...")
+      ->required();
   auto* apply =
       app.add_subcommand("apply", "Make the kernel match the boot config (what bpfplug.service runs at boot)");
   apply->add_flag("--dry-run", boot.dry_run, "Only print what it would do");
@@ -467,6 +477,7 @@ int run_cli(int argc, const char* const* argv, Host& host, const Catalogue& cata
     PluginManager manager(host, catalogue, paths);
     PolicyManager policies(host, manager.catalogue(), paths);
     if (list->parsed()) return do_list(inv, manager, policies, out);
+    if (run->parsed()) return do_run(run_args, host, policies, manager.catalogue(), paths);
     if (load->parsed()) return do_load(inv, manager, policies, out);
     if (swap->parsed()) return do_swap(inv, manager, out);
     if (repair->parsed()) return do_repair(inv, manager, out);

@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # ctest FIXTURES_CLEANUP for the kernel suite: removes whatever a crashed kernel test left.
-# Kernel tests pin under /sys/fs/bpf/bpfplug-test-* and name namespaces bpfplug-t-*; a
+# Kernel tests pin under /sys/fs/bpf/bpfplug-test-* and name namespaces bpfplug-t-* (programs
+# the data-path tests started there are killed with them); a
 # `bpfplug bench` they ran and that was killed left /sys/fs/bpf/bpfplug-bench-PID and namespaces
 # bpfplug-bench-PID-* (removed only when that PID is gone); nothing of the host's own bpfplug
 # (/sys/fs/bpf/bpfplug) is touched.
@@ -21,8 +22,11 @@ for root in /sys/fs/bpf/bpfplug-bench-*; do
   rm -rf "$root" "$state" 2>/dev/null
 done
 for ns in $(ip netns list 2>/dev/null | awk '/^bpfplug-t-/{print $1}'); do
+  pids=$(ip netns pids "$ns" 2>/dev/null)  # servers a data-path test started there
+  [ -n "$pids" ] && kill -9 $pids 2>/dev/null
   ip netns del "$ns"
 done
+rm -rf /tmp/bpfplug-t-*-data 2>/dev/null  # the data-path tests' files
 for ns in $(ip netns list 2>/dev/null | awk '/^bpfplug-bench-/{print $1}'); do
   pid=${ns#bpfplug-bench-}
   pid=${pid%%-*}

@@ -27,6 +27,7 @@ class HostWithoutLinks final : public Host {
   }
   void ensure_bpffs(const std::filesystem::path& mount_point) override { real_.ensure_bpffs(mount_point); }
   const Sysctl& sysctl() const override { return real_.sysctl(); }
+  void exec_program(const ProgramLaunch& launch) override { real_.exec_program(launch); }
 
  private:
   LinuxHost real_;

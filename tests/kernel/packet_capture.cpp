@@ -38,6 +38,8 @@ PacketCapture::PacketCapture(const testbed::Netns& ns, const std::string& dev) {
     where.sll_family = AF_PACKET;
     where.sll_protocol = htons(ETH_P_ALL);
     where.sll_ifindex = static_cast<int>(if_nametoindex(dev.c_str()));
+    int big = 32 << 20;  // a whole test transfer's frames between two drains
+    setsockopt(fd_.get(), SOL_SOCKET, SO_RCVBUFFORCE, &big, sizeof(big));
     if (where.sll_ifindex == 0 || bind(fd_.get(), reinterpret_cast<sockaddr*>(&where), sizeof(where)) != 0)
       error = "can't bind the capture to " + dev + ": " + std::strerror(errno);
   });
@@ -46,11 +48,12 @@ PacketCapture::PacketCapture(const testbed::Netns& ns, const std::string& dev) {
 
 std::vector<TcpSegment> PacketCapture::drain() {
   std::vector<TcpSegment> segments;
-  std::uint8_t frame[65536];
+  static thread_local std::vector<std::uint8_t> buffer(70000);  // a 64 KiB GSO segment and its headers
+  std::uint8_t* frame = buffer.data();
   for (;;) {
     sockaddr_ll from{};
     socklen_t from_len = sizeof(from);
-    ssize_t n = recvfrom(fd_.get(), frame, sizeof(frame), 0, reinterpret_cast<sockaddr*>(&from), &from_len);
+    ssize_t n = recvfrom(fd_.get(), frame, buffer.size(), 0, reinterpret_cast<sockaddr*>(&from), &from_len);
     if (n < 0) break;  // EAGAIN: nothing more
     // SOCK_RAW on veth: the frame starts with the Ethernet header.
     const std::uint8_t* ip = frame + 14;
@@ -69,6 +72,8 @@ std::vector<TcpSegment> PacketCapture::drain() {
     s.flags = tcp[13];
     s.options.assign(tcp + 20, tcp + doff);
     s.payload = total - ihl - doff;
+    s.seq = ntohl(*reinterpret_cast<const std::uint32_t*>(tcp + 4));
+    s.data.assign(tcp + doff, tcp + doff + s.payload);
     segments.push_back(std::move(s));
   }
   return segments;

@@ -18,6 +18,8 @@ struct TcpSegment {
   std::uint8_t flags = 0;  // FIN 0x01, SYN 0x02, RST 0x04, PSH 0x08, ACK 0x10
   std::vector<std::uint8_t> options;
   std::size_t payload = 0;
+  std::uint32_t seq = 0;
+  std::vector<std::uint8_t> data;  // the payload's bytes (all of them: the capture takes whole frames)
 
   bool syn() const { return flags & 0x02; }
   bool ack() const { return flags & 0x10; }

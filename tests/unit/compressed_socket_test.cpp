@@ -170,6 +170,29 @@ TEST(CompressedSocket, NonBlockingReceiverWaitsForWholeBlocks) {
   EXPECT_EQ(buf.substr(0, 10), "0123456789");
 }
 
+// 4 MiB of one byte compress to a few hundred bytes, which one read from the socket takes in
+// whole: every byte of it must then be readable without the socket (what makes poll and
+// epoll report it), though far more than the 64 KiB decode buffer.
+TEST(CompressedSocket, EverythingReadFromTheSocketCountsAsBufferedInput) {
+  auto [a, b] = socket_pair();
+  CompressedSocket w(a.get()), r(b.get());
+  const std::string zeros(4u << 20, '0');
+  ASSERT_EQ(send_all(w, zeros), static_cast<ssize_t>(zeros.size()));
+  a = UniqueFd();  // nothing more will come: a read from the socket would return 0
+  set_nonblocking(b.get());
+  std::string buf(16384, '\0');
+  std::size_t total = 0;
+  ASSERT_EQ(recv_some(r, buf), 16384);
+  total += 16384;
+  while (r.has_buffered_input()) {
+    ssize_t n = recv_some(r, buf, MSG_DONTWAIT);
+    ASSERT_GE(n, 0) << strerror(errno);
+    if (n == 0) break;  // the last decode filled the buffer exactly: one read finds the end
+    total += static_cast<std::size_t>(n);
+  }
+  EXPECT_EQ(total, zeros.size()) << "bytes left behind without has_buffered_input() saying so";
+}
+
 TEST(CompressedSocket, ACorruptStreamFailsWithEbadmsgFromThenOn) {
   auto [a, b] = socket_pair();
   const char garbage[] = "GET / HTTP/1.1\r\n\r\n";

@@ -43,8 +43,10 @@ class FakeHost final : public Host {
                   "mount it yourself");
   }
   const Sysctl& sysctl() const override { return sysctl_; }
+  void exec_program(const ProgramLaunch& launch) override { launched.push_back(launch); }
 
   bool privileged_ = true;
+  std::vector<ProgramLaunch> launched;  // bpfplug run's programs, not run
   KernelFeatures features_;
   bool bpffs_mountable = true;
   int ensure_bpffs_calls = 0;

@@ -6,6 +6,7 @@
 #include <optional>
 
 #include "bpfplug/features.hpp"
+#include "bpfplug/program_launch.hpp"
 #include "bpfplug/sysctl.hpp"
 
 namespace bpfplug {
@@ -18,6 +19,9 @@ class Host {
   // Makes sure bpffs is mounted at `mount_point`, mounting it if not. Throws Error if it can't.
   virtual void ensure_bpffs(const std::filesystem::path& mount_point) = 0;
   virtual const Sysctl& sysctl() const = 0;
+  // Runs the program in place of this process (bpfplug run). Returns only where a test host
+  // records it; throws Error if the maps can't be opened or the program can't be executed.
+  virtual void exec_program(const ProgramLaunch& launch) = 0;
 };
 
 class LinuxHost final : public Host {
@@ -27,6 +31,7 @@ class LinuxHost final : public Host {
   KernelFeatures features() const override;
   void ensure_bpffs(const std::filesystem::path& mount_point) override;
   const Sysctl& sysctl() const override { return sysctl_; }
+  [[noreturn]] void exec_program(const ProgramLaunch& launch) override;
 
  private:
   std::filesystem::path bpffs_;

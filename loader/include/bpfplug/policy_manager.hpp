@@ -54,9 +54,9 @@ class PolicyManager {
   PolicyStatus unload(const std::string& plugin);
   PolicyStatus status(const std::string& plugin) const;  // throws if not loaded
   std::vector<std::string> loaded() const;               // policy names with pins or driving tcp_comp
+  std::vector<std::string> pinned() const;  // policy names with pins: those the user-space data path serves
 
  private:
-  std::vector<std::string> pinned() const;  // policy names with pins
   void require_no_policy_loaded(const std::string& plugin) const;  // one policy at a time
   PolicyStatus load_into_tcp_comp(const CatalogueEntry& entry, const PolicySettings& settings);
   PolicyStatus tcp_comp_status(const KernelCompRecord& record) const;

@@ -10,6 +10,7 @@
 // Not thread-safe: the caller serialises calls per socket (the preload library holds a lock).
 #pragma once
 
+#include <sys/socket.h>
 #include <sys/types.h>
 #include <sys/uio.h>
 
@@ -22,12 +23,23 @@
 
 namespace bpfplug::datapath {
 
+// The two socket calls underneath. The preload library passes libc's own (found with
+// dlsym(RTLD_NEXT)), since a plain ::send inside it would call its own interposed send.
+struct RawSocketCalls {
+  ssize_t (*send)(int, const void*, std::size_t, int) = ::send;
+  ssize_t (*recv)(int, void*, std::size_t, int) = ::recv;
+};
+
 class CompressedSocket {
  public:
   static constexpr std::size_t kInputBuffer = 65536;
   static constexpr std::size_t kPlainBuffer = 65536;
 
-  explicit CompressedSocket(int fd);
+  explicit CompressedSocket(int fd, RawSocketCalls calls = {});
+
+  int fd() const { return fd_; }
+  // Carries on over another descriptor of the same socket (a dup that outlives the program's).
+  void rebind(int fd) { fd_ = fd; }
 
   // send(2)/sendmsg(2) semantics on plaintext: returns the bytes taken (all of them on a
   // blocking socket unless an error comes first), or -1 with errno. A non-blocking socket takes
@@ -47,8 +59,10 @@ class CompressedSocket {
   // a truncated one (the peer closed inside a block) with ECONNABORTED, from then on.
   ssize_t recv(std::span<const iovec> iov, int flags);
 
-  // Decoded bytes the program has not read: poll/epoll must report the socket readable.
-  bool has_buffered_input() const { return plain_pos_ < plain_.size(); }
+  // Bytes the program can read without the socket: decoded ones, or compressed ones already read
+  // whose decoding stopped only because the buffer was full (a highly compressible stream puts
+  // megabytes in 64 KiB). poll/epoll must report the socket readable while this holds.
+  bool has_buffered_input() const { return plain_pos_ < plain_.size() || decoder_full_; }
   // Why the stream failed (for the log line), empty while it has not.
   const std::string& stream_error() const { return error_text_; }
 
@@ -60,6 +74,7 @@ class CompressedSocket {
   ssize_t copy_out(std::span<const iovec> iov, std::size_t skip, bool consume);
 
   int fd_;
+  RawSocketCalls calls_;
   StreamEncoder encoder_;
   StreamDecoder decoder_;
   std::vector<std::uint8_t> pending_;  // compressed, not yet written from pending_pos_
@@ -67,6 +82,7 @@ class CompressedSocket {
   std::vector<std::uint8_t> input_;    // read from the socket, not yet decoded
   std::vector<std::uint8_t> plain_;    // decoded, not yet read from plain_pos_
   std::size_t plain_pos_ = 0;
+  bool decoder_full_ = false;          // the last decode filled kPlainBuffer: it may have more
   bool eof_ = false;
   int error_ = 0;                      // sticky errno of a failed stream
   std::string error_text_;
