@@ -1,5 +1,6 @@
 #include "connection.hpp"
 
+#include <fcntl.h>
 #include <poll.h>
 #include <signal.h>
 #include <sys/socket.h>
@@ -19,11 +20,21 @@ namespace {
 std::atomic<int> g_buffered_connections{0};
 }
 
+namespace {
+int own_descriptor(int fd) {
+  int own = real().fcntl(fd, F_DUPFD_CLOEXEC, 0);
+  return own >= 0 ? own : fd;  // out of descriptors: the program's own, with the risk above
+}
+}  // namespace
+
 Connection::Connection(int fd, std::string peer)
-    : socket(fd, datapath::RawSocketCalls{real().send, real().recv}), peer_(std::move(peer)) {}
+    : socket(own_descriptor(fd), datapath::RawSocketCalls{real().send, real().recv}),
+      peer_(std::move(peer)),
+      owns_descriptor_(socket.fd() != fd) {}
 
 Connection::~Connection() {
   if (buffered_.load()) g_buffered_connections.fetch_sub(1);
+  if (owns_descriptor_) real().close(socket.fd());
 }
 
 bool Connection::any_buffered_input() { return g_buffered_connections.load(std::memory_order_acquire) > 0; }
@@ -55,11 +66,6 @@ ssize_t Connection::send(std::span<const iovec> iov, int flags) {
   if (socket.has_pending_output()) flusher().watch(shared_from_this());
   errno = err;
   return n;
-}
-
-int Connection::flush(bool blocking) {
-  std::lock_guard lock(send_mutex);
-  return socket.flush(blocking ? 0 : MSG_DONTWAIT);
 }
 
 ssize_t Connection::recv(std::span<const iovec> iov, int flags) {

@@ -18,15 +18,18 @@ namespace bpfplug::preload {
 
 class Connection : public std::enable_shared_from_this<Connection> {
  public:
-  // `peer` names the connection in log lines ("198.18.0.2:5001").
+  // `peer` names the connection in log lines ("198.18.0.2:5001"). The codec works on a
+  // close-on-exec descriptor of its own, so the program may close or dup2 over any of its own
+  // numbers for the socket (dup2(sock, 0); close(sock)) without pulling it from the stream;
+  // the socket closes when the program's last descriptor and this object are gone.
   Connection(int fd, std::string peer);
   ~Connection();
+  Connection(const Connection&) = delete;
+  Connection& operator=(const Connection&) = delete;
 
   // The socket API on plaintext (compressed_socket.hpp); -1 with errno.
   ssize_t send(std::span<const iovec> iov, int flags);
   ssize_t recv(std::span<const iovec> iov, int flags);
-  // Writes what a non-blocking send left, waiting for room when `blocking`; 0, or -1 with errno.
-  int flush(bool blocking);
 
   // Decoded bytes the program has not read: poll/select/epoll report the socket readable.
   bool has_buffered_input() const { return buffered_.load(std::memory_order_acquire); }
@@ -59,6 +62,7 @@ class Connection : public std::enable_shared_from_this<Connection> {
   void note_stream_started();
 
   std::string peer_;
+  bool owns_descriptor_;
   std::atomic<bool> buffered_{false};
   std::atomic<unsigned> buffered_generation_{0};
   std::atomic<bool> started_{false};

@@ -103,13 +103,6 @@ void Flusher::watch(const std::shared_ptr<Connection>& conn) {
   ensure_watched(conn);
 }
 
-void Flusher::adopt_closed(const std::shared_ptr<Connection>& conn) {
-  std::lock_guard lock(g_mutex);
-  Watched* w = ensure_watched(conn);
-  if (!w) return;
-  conn->socket.rebind(w->own_fd);  // the program's descriptor is about to go
-}
-
 void Flusher::shutdown_after(const std::shared_ptr<Connection>& conn) {
   std::lock_guard lock(g_mutex);
   if (Watched* w = ensure_watched(conn)) w->shutdown_after = true;

@@ -16,11 +16,9 @@ class Connection;
 
 class Flusher {
  public:
-  // Watches `conn` until its pending bytes are written. Called with conn's send lock held.
+  // Watches `conn` until its pending bytes are written, holding it (and so the socket) even
+  // after the program closed its last descriptor. Called with conn's send lock held.
   void watch(const std::shared_ptr<Connection>& conn);
-  // The program closed its last descriptor of `conn`, which still has bytes to write: the
-  // flusher writes them over a descriptor of its own and closes that. Send lock held.
-  void adopt_closed(const std::shared_ptr<Connection>& conn);
   // shutdown(SHUT_WR) once the pending bytes are out. Send lock held.
   void shutdown_after(const std::shared_ptr<Connection>& conn);
 

@@ -44,20 +44,19 @@ void mark_ready(int fd) {
   errno = saved;
 }
 
-// The program lets go of descriptor `fd` of a compressed connection (close, dup2 over it).
-// The last one to go hands bytes a non-blocking send left to the flusher, which writes them
-// over a descriptor of its own, as the kernel sends a closed socket's queue.
+// The program lets go of descriptor `fd` (close, dup2 over it). When it is the last one of a
+// compressed connection, bytes a non-blocking send left stay with the flusher, which writes
+// them out, as the kernel sends a closed socket's queue; and since the connection's own
+// descriptor may keep the socket open a while, the program's epoll sets drop it now, as the
+// kernel would have on the close.
 void release(int fd) {
   auto conn = fd_table().detach(fd);
-  bool adopted = false;
-  if (conn && conn->aliases.fetch_sub(1) == 1) {
+  bool last = conn && conn->aliases.fetch_sub(1) == 1;
+  if (last) {
     std::lock_guard lock(conn->send_mutex);
-    if (conn->socket.has_pending_output() && !conn->broken()) {
-      flusher().adopt_closed(conn);
-      adopted = true;
-    }
+    if (conn->socket.has_pending_output() && !conn->broken()) flusher().watch(conn);
   }
-  epoll_forget(fd, adopted);
+  epoll_forget(fd, last);
 }
 
 // `to` is now another descriptor of whatever `from` is.

@@ -380,6 +380,19 @@ TEST_F(DataPath, ForkedAndExecedProgramsCarryOnTheConnection) {
   EXPECT_EQ(preload_log(), "");
 }
 
+// A connection moved to another descriptor number (dup2, close the original) while a new
+// socket takes the old number: the stream follows the connection, not the number.
+TEST_F(DataPath, TheStreamFollowsTheConnectionAcrossDescriptorNumbers) {
+  load_ports("7112");
+  serve(veth_->b, {"/usr/bin/python3", BPFPLUG_TEST_TOOLS "/et_echo_server.py", VethPair::b_addr, "7112"}, 7112);
+  auto client = run(in(veth_->a, {"/usr/bin/python3", BPFPLUG_TEST_TOOLS "/dup_client.py", VethPair::b_addr, "7112"}));
+  std::printf("%s", client.out.c_str());
+  EXPECT_EQ(client.exit_code, 0) << client.err;
+  EXPECT_THAT(client.out, ::testing::HasSubstr("intact"));
+  EXPECT_EQ(counter("stat_negotiated"), 2);
+  EXPECT_EQ(preload_log(), "");
+}
+
 // A server of the test's own negotiates compression (it marks its listener ready), then sends
 // what no tcp_comp peer would: bytes that are no zstd stream, or a valid stream cut inside a
 // block. The client's reads fail with EBADMSG and ECONNABORTED respectively, with a log line,

@@ -38,8 +38,6 @@ class CompressedSocket {
   explicit CompressedSocket(int fd, RawSocketCalls calls = {});
 
   int fd() const { return fd_; }
-  // Carries on over another descriptor of the same socket (a dup that outlives the program's).
-  void rebind(int fd) { fd_ = fd; }
 
   // send(2)/sendmsg(2) semantics on plaintext: returns the bytes taken (all of them on a
   // blocking socket unless an error comes first), or -1 with errno. A non-blocking socket takes
