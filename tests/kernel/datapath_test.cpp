@@ -68,10 +68,16 @@ std::string read_file(const fs::path& file) {
   return s.str();
 }
 
+ProcessResult run_here(std::vector<std::string> argv) {
+  Command c;
+  c.argv = std::move(argv);
+  return run(c);
+}
+
 bool same_contents(const fs::path& a, const fs::path& b) {
   std::error_code ec;
   if (fs::file_size(a, ec) != fs::file_size(b, ec)) return false;
-  return run({{"/usr/bin/cmp", "-s", a.string(), b.string()}}).exit_code == 0;
+  return run_here({"/usr/bin/cmp", "-s", a.string(), b.string()}).exit_code == 0;
 }
 
 // A namespace's received IP bytes so far (IpExt InOctets): what crossed the wire into it.
@@ -224,8 +230,12 @@ TEST_F(DataPath, SocatTransfersAreByteExactFromOneByteToHundredsOfMegabytes) {
     double ratio = static_cast<double>(t.wire_bytes) / static_cast<double>(c.size);
     std::printf("%-14s %10zu bytes sent, %10llu IP bytes on the wire (%.3f), %.2f s\n", c.name.c_str(), c.size,
                 static_cast<unsigned long long>(t.wire_bytes), ratio, t.seconds);
-    if (c.size >= (1u << 20) && c.text) EXPECT_LT(ratio, 0.4) << c.name << ": compressed text on the wire";
-    if (!c.text) EXPECT_GT(ratio, 1.0) << c.name << ": random bytes do not shrink";
+    if (c.size >= (1u << 20) && c.text) {
+      EXPECT_LT(ratio, 0.4) << c.name << ": compressed text on the wire";
+    }
+    if (!c.text) {
+      EXPECT_GT(ratio, 1.0) << c.name << ": random bytes do not shrink";
+    }
   }
   EXPECT_EQ(counter("stat_negotiated"), 2 * 5) << "each connection negotiated, at both ends";
   EXPECT_EQ(preload_log(), "") << "nothing went wrong";
@@ -478,7 +488,7 @@ TEST_F(DataPath, CapturedPayloadDecodesWithTheZstdTool) {
   }
   fs::path captured = dir_ / "captured.zst", decoded = dir_ / "decoded";
   std::ofstream(captured, std::ios::binary) << wire;
-  auto zstd = run({{"/bin/sh", "-c", "/usr/bin/zstd -d -c < " + captured.string() + " > " + decoded.string()}});
+  auto zstd = run_here({"/bin/sh", "-c", "/usr/bin/zstd -d -c < " + captured.string() + " > " + decoded.string()});
   std::printf("%zu payload bytes captured; zstd -d: exit %d, %s", wire.size(), zstd.exit_code, zstd.err.c_str());
   // The frame never ends (tcp_comp's design), so zstd decodes everything and then reports that.
   EXPECT_NE(zstd.err.find("premature end"), std::string::npos) << zstd.err;
