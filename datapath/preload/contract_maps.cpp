@@ -35,6 +35,32 @@ bool is_contract_map(int fd, std::uint32_t value_size) {
   return info.type == BPF_MAP_TYPE_SK_STORAGE && info.key_size == sizeof(int) && info.value_size == value_size;
 }
 
+// Socket `fd`'s entry in socket-storage map `map`, if it has one; errno untouched.
+template <typename Value>
+std::optional<Value> lookup(int map, int fd) {
+  Value value{};
+  bpf_attr attr{};
+  attr.map_fd = static_cast<std::uint32_t>(map);
+  attr.key = reinterpret_cast<std::uint64_t>(&fd);
+  attr.value = reinterpret_cast<std::uint64_t>(&value);
+  int saved = errno;
+  bool found = sys_bpf(BPF_MAP_LOOKUP_ELEM, attr) == 0;
+  errno = saved;
+  if (!found) return std::nullopt;
+  return value;
+}
+
+// Sets socket `fd`'s entry in socket-storage map `map`; false with errno.
+template <typename Value>
+bool update(int map, int fd, Value value, std::uint64_t flags) {
+  bpf_attr attr{};
+  attr.map_fd = static_cast<std::uint32_t>(map);
+  attr.key = reinterpret_cast<std::uint64_t>(&fd);
+  attr.value = reinterpret_cast<std::uint64_t>(&value);
+  attr.flags = flags;
+  return sys_bpf(BPF_MAP_UPDATE_ELEM, attr) == 0;
+}
+
 // A close-on-exec copy of `fd` above the numbers programs usually pick, so neither the
 // program's closing nor its dup2 onto small numbers takes it away.
 int private_copy(int fd) { return real().fcntl(fd, F_DUPFD_CLOEXEC, 100); }
@@ -75,50 +101,18 @@ bool ContractMaps::open(std::string& why_not) {
 }
 
 bool ContractMaps::mark_ready(int fd) const {
-  bpfplug_comp_ready value{BPFPLUG_COMP_CODEC_ZSTD_STREAM, 0};
-  bpf_attr attr{};
-  attr.map_fd = static_cast<std::uint32_t>(ready_);
-  attr.key = reinterpret_cast<std::uint64_t>(&fd);
-  attr.value = reinterpret_cast<std::uint64_t>(&value);
-  attr.flags = BPF_ANY;
-  return sys_bpf(BPF_MAP_UPDATE_ELEM, attr) == 0;
+  return update(ready_, fd, bpfplug_comp_ready{BPFPLUG_COMP_CODEC_ZSTD_STREAM, 0}, BPF_ANY);
 }
 
 std::optional<bpfplug_comp_verdict> ContractMaps::verdict(int fd) const {
-  bpfplug_comp_verdict v{};
-  bpf_attr attr{};
-  attr.map_fd = static_cast<std::uint32_t>(verdict_);
-  attr.key = reinterpret_cast<std::uint64_t>(&fd);
-  attr.value = reinterpret_cast<std::uint64_t>(&v);
-  int saved = errno;
-  bool found = sys_bpf(BPF_MAP_LOOKUP_ELEM, attr) == 0;
-  errno = saved;
-  if (!found) return std::nullopt;
-  return v;
+  return lookup<bpfplug_comp_verdict>(verdict_, fd);
 }
 
-std::optional<bpfplug_comp_ready> ContractMaps::ready(int fd) const {
-  bpfplug_comp_ready r{};
-  bpf_attr attr{};
-  attr.map_fd = static_cast<std::uint32_t>(ready_);
-  attr.key = reinterpret_cast<std::uint64_t>(&fd);
-  attr.value = reinterpret_cast<std::uint64_t>(&r);
-  int saved = errno;
-  bool found = sys_bpf(BPF_MAP_LOOKUP_ELEM, attr) == 0;
-  errno = saved;
-  if (!found) return std::nullopt;
-  return r;
-}
+std::optional<bpfplug_comp_ready> ContractMaps::ready(int fd) const { return lookup<bpfplug_comp_ready>(ready_, fd); }
 
 void ContractMaps::mark_stream_started(int fd) const {
-  bpfplug_comp_ready value{BPFPLUG_COMP_CODEC_ZSTD_STREAM, BPFPLUG_COMP_READY_STREAM_STARTED};
-  bpf_attr attr{};
-  attr.map_fd = static_cast<std::uint32_t>(ready_);
-  attr.key = reinterpret_cast<std::uint64_t>(&fd);
-  attr.value = reinterpret_cast<std::uint64_t>(&value);
-  attr.flags = BPF_EXIST;
   int saved = errno;
-  sys_bpf(BPF_MAP_UPDATE_ELEM, attr);
+  update(ready_, fd, bpfplug_comp_ready{BPFPLUG_COMP_CODEC_ZSTD_STREAM, BPFPLUG_COMP_READY_STREAM_STARTED}, BPF_EXIST);
   errno = saved;
 }
 
