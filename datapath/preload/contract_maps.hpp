@@ -21,7 +21,6 @@ class ContractMaps {
  public:
   // Opens the maps as above; `why_not` says why not when it returns false.
   bool open(std::string& why_not);
-  bool available() const { return ready_ >= 0; }
 
   // Creates socket `fd`'s ready mark (codec: tcp_comp's zstd stream); false with errno.
   bool mark_ready(int fd) const;

@@ -139,11 +139,6 @@ std::shared_ptr<Connection> FdTable::find_socket(ino_t inode) const {
   return nullptr;
 }
 
-void FdTable::for_each_connection(const std::function<void(int, const std::shared_ptr<Connection>&)>& f) {
-  std::lock_guard lock(g_mutex);
-  for (const auto& [fd, conn] : g_connections) f(fd, conn);
-}
-
 void FdTable::prepare_fork() { g_mutex.lock(); }
 void FdTable::parent_after_fork() { g_mutex.unlock(); }
 void FdTable::child_after_fork() {

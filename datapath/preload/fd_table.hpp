@@ -4,7 +4,6 @@
 
 #include <atomic>
 #include <cstdint>
-#include <functional>
 #include <memory>
 
 #include "connection.hpp"
@@ -30,7 +29,6 @@ class FdTable {
   std::shared_ptr<Connection> detach(int fd);
   // The Connection of the socket with this inode, under any descriptor.
   std::shared_ptr<Connection> find_socket(ino_t inode) const;
-  void for_each_connection(const std::function<void(int, const std::shared_ptr<Connection>&)>& f);
 
   void prepare_fork();
   void parent_after_fork();

@@ -5,7 +5,6 @@
 // Refused on a compressed connection with EOPNOTSUPP (docs/datapath.md): MSG_OOB (urgent data
 // is outside the stream tcp_comp compresses), MSG_ZEROCOPY (the library copies; the program
 // would wait for completions that never come), MSG_TRUNC, sendmmsg/recvmmsg.
-#include <dlfcn.h>
 #include <fcntl.h>
 #include <sys/sendfile.h>
 #include <sys/socket.h>
@@ -60,86 +59,103 @@ std::vector<std::uint8_t>& chunk_buffer() {
 
 }  // namespace
 
-BPFPLUG_INTERPOSE ssize_t send(int fd, const void* buf, size_t len, int flags) {
-  Route r = route(fd, flags & MSG_DONTWAIT);
+namespace {
+
+// One call on `fd`: `plain()` for libc, `compressed(conn)` for a compressed connection, or the
+// error its routing gave. `nonblocking`: the call's own MSG_DONTWAIT (route.hpp).
+template <typename Plain, typename Compressed>
+ssize_t dispatch(int fd, bool nonblocking, Plain plain, Compressed compressed) {
+  Route r = route(fd, nonblocking);
   if (r.error) return fail(r.error);
-  if (!r.conn) return real().send(fd, buf, len, flags);
+  if (!r.conn) return plain();
+  return compressed(*r.conn);
+}
+
+// A receive with MSG_ERRQUEUE reads the socket's error queue, which has nothing compressed.
+template <typename Plain, typename Compressed>
+ssize_t dispatch_recv(int fd, int flags, Plain plain, Compressed compressed) {
+  if (flags & MSG_ERRQUEUE) return plain();
+  return dispatch(fd, flags & MSG_DONTWAIT, plain, compressed);
+}
+
+}  // namespace
+
+BPFPLUG_INTERPOSE ssize_t send(int fd, const void* buf, size_t len, int flags) {
   iovec v;
-  return compressed_send(*r.conn, one(buf, len, v), flags);
+  return dispatch(
+      fd, flags & MSG_DONTWAIT, [&] { return real().send(fd, buf, len, flags); },
+      [&](Connection& c) { return compressed_send(c, one(buf, len, v), flags); });
 }
 
 BPFPLUG_INTERPOSE ssize_t sendto(int fd, const void* buf, size_t len, int flags, const sockaddr* to, socklen_t tolen) {
-  Route r = route(fd, flags & MSG_DONTWAIT);
-  if (r.error) return fail(r.error);
-  if (!r.conn) return real().sendto(fd, buf, len, flags, to, tolen);
-  iovec v;
-  return compressed_send(*r.conn, one(buf, len, v), flags);  // TCP ignores the address once connected
+  iovec v;  // TCP ignores the address once connected
+  return dispatch(
+      fd, flags & MSG_DONTWAIT, [&] { return real().sendto(fd, buf, len, flags, to, tolen); },
+      [&](Connection& c) { return compressed_send(c, one(buf, len, v), flags); });
 }
 
 BPFPLUG_INTERPOSE ssize_t sendmsg(int fd, const msghdr* msg, int flags) {
-  Route r = route(fd, flags & MSG_DONTWAIT);
-  if (r.error) return fail(r.error);
-  if (!r.conn) return real().sendmsg(fd, msg, flags);
-  return compressed_send(*r.conn, {msg->msg_iov, msg->msg_iovlen}, flags);
+  return dispatch(
+      fd, flags & MSG_DONTWAIT, [&] { return real().sendmsg(fd, msg, flags); },
+      [&](Connection& c) { return compressed_send(c, {msg->msg_iov, msg->msg_iovlen}, flags); });
 }
 
 BPFPLUG_INTERPOSE ssize_t write(int fd, const void* buf, size_t len) {
-  Route r = route(fd, false);
-  if (r.error) return fail(r.error);
-  if (!r.conn) return real().write(fd, buf, len);
   iovec v;
-  return compressed_send(*r.conn, one(buf, len, v), 0);
+  return dispatch(
+      fd, false, [&] { return real().write(fd, buf, len); },
+      [&](Connection& c) { return compressed_send(c, one(buf, len, v), 0); });
 }
 
 BPFPLUG_INTERPOSE ssize_t writev(int fd, const iovec* iov, int count) {
-  Route r = route(fd, false);
-  if (r.error) return fail(r.error);
-  if (!r.conn) return real().writev(fd, iov, count);
-  if (count < 0) return fail(EINVAL);
-  return compressed_send(*r.conn, {iov, static_cast<size_t>(count)}, 0);
+  return dispatch(
+      fd, false, [&] { return real().writev(fd, iov, count); },
+      [&](Connection& c) {
+        return count < 0 ? fail(EINVAL) : compressed_send(c, {iov, static_cast<size_t>(count)}, 0);
+      });
 }
 
 BPFPLUG_INTERPOSE ssize_t recv(int fd, void* buf, size_t len, int flags) {
-  Route r = (flags & MSG_ERRQUEUE) ? Route{} : route(fd, flags & MSG_DONTWAIT);
-  if (r.error) return fail(r.error);
-  if (!r.conn) return real().recv(fd, buf, len, flags);
   iovec v;
-  return compressed_recv(*r.conn, one(buf, len, v), flags);
+  return dispatch_recv(
+      fd, flags, [&] { return real().recv(fd, buf, len, flags); },
+      [&](Connection& c) { return compressed_recv(c, one(buf, len, v), flags); });
 }
 
 BPFPLUG_INTERPOSE ssize_t recvfrom(int fd, void* buf, size_t len, int flags, sockaddr* from, socklen_t* fromlen) {
-  Route r = (flags & MSG_ERRQUEUE) ? Route{} : route(fd, flags & MSG_DONTWAIT);
-  if (r.error) return fail(r.error);
-  if (!r.conn) return real().recvfrom(fd, buf, len, flags, from, fromlen);
-  if (fromlen) *fromlen = 0;  // as TCP answers: no address
   iovec v;
-  return compressed_recv(*r.conn, one(buf, len, v), flags);
+  return dispatch_recv(
+      fd, flags, [&] { return real().recvfrom(fd, buf, len, flags, from, fromlen); },
+      [&](Connection& c) {
+        if (fromlen) *fromlen = 0;  // as TCP answers: no address
+        return compressed_recv(c, one(buf, len, v), flags);
+      });
 }
 
 BPFPLUG_INTERPOSE ssize_t recvmsg(int fd, msghdr* msg, int flags) {
-  Route r = (flags & MSG_ERRQUEUE) ? Route{} : route(fd, flags & MSG_DONTWAIT);
-  if (r.error) return fail(r.error);
-  if (!r.conn) return real().recvmsg(fd, msg, flags);
-  msg->msg_namelen = 0;
-  msg->msg_controllen = 0;  // the kernel's ancillary data describes compressed bytes
-  msg->msg_flags = 0;
-  return compressed_recv(*r.conn, {msg->msg_iov, msg->msg_iovlen}, flags);
+  return dispatch_recv(
+      fd, flags, [&] { return real().recvmsg(fd, msg, flags); },
+      [&](Connection& c) {
+        msg->msg_namelen = 0;
+        msg->msg_controllen = 0;  // the kernel's ancillary data describes compressed bytes
+        msg->msg_flags = 0;
+        return compressed_recv(c, {msg->msg_iov, msg->msg_iovlen}, flags);
+      });
 }
 
 BPFPLUG_INTERPOSE ssize_t read(int fd, void* buf, size_t len) {
-  Route r = route(fd, false);
-  if (r.error) return fail(r.error);
-  if (!r.conn) return real().read(fd, buf, len);
   iovec v;
-  return compressed_recv(*r.conn, one(buf, len, v), 0);
+  return dispatch(
+      fd, false, [&] { return real().read(fd, buf, len); },
+      [&](Connection& c) { return compressed_recv(c, one(buf, len, v), 0); });
 }
 
 BPFPLUG_INTERPOSE ssize_t readv(int fd, const iovec* iov, int count) {
-  Route r = route(fd, false);
-  if (r.error) return fail(r.error);
-  if (!r.conn) return real().readv(fd, iov, count);
-  if (count < 0) return fail(EINVAL);
-  return compressed_recv(*r.conn, {iov, static_cast<size_t>(count)}, 0);
+  return dispatch(
+      fd, false, [&] { return real().readv(fd, iov, count); },
+      [&](Connection& c) {
+        return count < 0 ? fail(EINVAL) : compressed_recv(c, {iov, static_cast<size_t>(count)}, 0);
+      });
 }
 
 // _FORTIFY_SOURCE's checked versions, which libc would otherwise serve without our read/recv.
@@ -162,19 +178,15 @@ BPFPLUG_INTERPOSE ssize_t __recvfrom_chk(int fd, void* buf, size_t len, size_t b
 }
 
 BPFPLUG_INTERPOSE int sendmmsg(int fd, mmsghdr* msgs, unsigned count, int flags) {
-  Route r = route(fd, flags & MSG_DONTWAIT);
-  if (r.error) return static_cast<int>(fail(r.error));
-  if (r.conn) return static_cast<int>(fail(EOPNOTSUPP));
-  static auto next = reinterpret_cast<int (*)(int, mmsghdr*, unsigned, int)>(dlsym(RTLD_NEXT, "sendmmsg"));
-  return next(fd, msgs, count, flags);
+  return static_cast<int>(dispatch(
+      fd, flags & MSG_DONTWAIT, [&]() -> ssize_t { return real().sendmmsg(fd, msgs, count, flags); },
+      [](Connection&) { return fail(EOPNOTSUPP); }));
 }
 
 BPFPLUG_INTERPOSE int recvmmsg(int fd, mmsghdr* msgs, unsigned count, int flags, timespec* timeout) {
-  Route r = route(fd, flags & MSG_DONTWAIT);
-  if (r.error) return static_cast<int>(fail(r.error));
-  if (r.conn) return static_cast<int>(fail(EOPNOTSUPP));
-  static auto next = reinterpret_cast<int (*)(int, mmsghdr*, unsigned, int, timespec*)>(dlsym(RTLD_NEXT, "recvmmsg"));
-  return next(fd, msgs, count, flags, timeout);
+  return static_cast<int>(dispatch(
+      fd, flags & MSG_DONTWAIT, [&]() -> ssize_t { return real().recvmmsg(fd, msgs, count, flags, timeout); },
+      [](Connection&) { return fail(EOPNOTSUPP); }));
 }
 
 namespace {
@@ -212,10 +224,9 @@ ssize_t sendfile_compressed(Connection& out, int in, off_t* offset, size_t count
 }  // namespace
 
 BPFPLUG_INTERPOSE ssize_t sendfile(int out, int in, off_t* offset, size_t count) {
-  Route r = route(out, false);
-  if (r.error) return fail(r.error);
-  if (!r.conn) return real().sendfile(out, in, offset, count);
-  return sendfile_compressed(*r.conn, in, offset, count);
+  return dispatch(
+      out, false, [&] { return real().sendfile(out, in, offset, count); },
+      [&](Connection& c) { return sendfile_compressed(c, in, offset, count); });
 }
 
 BPFPLUG_INTERPOSE ssize_t sendfile64(int out, int in, off_t* offset, size_t count) {

@@ -43,11 +43,13 @@ void resolve_all() {
   resolve(r.send, "send");
   resolve(r.sendto, "sendto");
   resolve(r.sendmsg, "sendmsg");
+  resolve(r.sendmmsg, "sendmmsg");
   resolve(r.write, "write");
   resolve(r.writev, "writev");
   resolve(r.recv, "recv");
   resolve(r.recvfrom, "recvfrom");
   resolve(r.recvmsg, "recvmsg");
+  resolve(r.recvmmsg, "recvmmsg");
   resolve(r.read, "read");
   resolve(r.readv, "readv");
   resolve(r.poll, "poll");

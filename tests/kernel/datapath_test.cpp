@@ -152,9 +152,7 @@ class DataPath : public CompPolicy {
     c.argv = {"/usr/bin/nsenter", "--net=/run/netns/" + ns.name()};
     if (preload) c.argv.insert(c.argv.end(), {BPFPLUG_CLI, "run", "--log", (dir_ / "preload.log").string(), "--"});
     c.argv.insert(c.argv.end(), program.begin(), program.end());
-    c.env = {{"BPFPLUG_PIN_ROOT", paths_.pin_root.string()},
-             {"BPFPLUG_STATE_DIR", paths_.state_dir.string()},
-             {"BPFPLUG_CONFIG_DIR", paths_.config_dir.string()}};
+    c.env = bpfplug_env();
     return c;
   }
 
@@ -494,6 +492,15 @@ TEST_F(DataPath, CapturedPayloadDecodesWithTheZstdTool) {
   EXPECT_NE(zstd.err.find("premature end"), std::string::npos) << zstd.err;
   EXPECT_TRUE(same_contents(file, decoded)) << "zstd decoded " << fs::file_size(decoded) << " bytes";
   EXPECT_LT(wire.size(), fs::file_size(file) / 3);
+}
+
+// What only the real host can refuse: a program that is not there, after the maps were opened.
+TEST_F(DataPath, RunOfAMissingProgramSaysWhatToCheck) {
+  load_ports("7113");
+  auto r = cli({"run", "--", "no-such-program-bpfplug"});
+  EXPECT_EQ(r.exit_code, 1);
+  EXPECT_THAT(r.err, ::testing::HasSubstr("can't run no-such-program-bpfplug: No such file or directory"));
+  EXPECT_THAT(r.err, ::testing::HasSubstr("check the program's name and PATH"));
 }
 
 }  // namespace

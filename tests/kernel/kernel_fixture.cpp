@@ -51,6 +51,12 @@ void KernelTest::TearDown() {
   fs::remove_all(paths_.pin_root, ec);
 }
 
+std::map<std::string, std::string> KernelTest::bpfplug_env() const {
+  return {{"BPFPLUG_PIN_ROOT", paths_.pin_root.string()},
+          {"BPFPLUG_STATE_DIR", paths_.state_dir.string()},
+          {"BPFPLUG_CONFIG_DIR", paths_.config_dir.string()}};
+}
+
 ProcessResult KernelTest::cli(const std::vector<std::string>& args, std::optional<unsigned> uid) const {
   return cli_with_env({}, args, uid);
 }
@@ -60,9 +66,7 @@ ProcessResult KernelTest::cli_with_env(const std::map<std::string, std::string>&
   Command command;
   command.argv = {BPFPLUG_CLI};
   command.argv.insert(command.argv.end(), args.begin(), args.end());
-  command.env = {{"BPFPLUG_PIN_ROOT", paths_.pin_root.string()},
-                 {"BPFPLUG_STATE_DIR", paths_.state_dir.string()},
-                 {"BPFPLUG_CONFIG_DIR", paths_.config_dir.string()}};
+  command.env = bpfplug_env();
   command.env.insert(env.begin(), env.end());
   command.run_as_uid = uid;
   return run(command);

@@ -24,6 +24,8 @@ class KernelTest : public ::testing::Test {
   void SetUp() override;
   void TearDown() override;
 
+  // This test's pin root, state and config directories as the CLI reads them from the environment.
+  std::map<std::string, std::string> bpfplug_env() const;
   // Runs the real CLI with this test's environment.
   ProcessResult cli(const std::vector<std::string>& args, std::optional<unsigned> uid = std::nullopt) const;
   // The same with extra environment variables (e.g. BPFPLUG_CRASH_AT).

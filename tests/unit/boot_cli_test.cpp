@@ -8,7 +8,7 @@
 #include <sstream>
 
 #include "bpfplug/boot_config.hpp"
-#include "cli_run.hpp"
+#include "cli_fixture.hpp"
 #include "fake_host.hpp"
 
 namespace bpfplug {
@@ -21,17 +21,11 @@ namespace fs = std::filesystem;
 
 using test::CliRun;
 
-class BootCli : public ::testing::Test {
+class BootCli : public test::CliTest {
  protected:
   BootCli() { host_.features_.struct_ops = false; }
 
-  CliRun run(std::vector<std::string> args) { return test::run_cli(host_, catalogue_, paths(), std::move(args)); }
-  Paths paths() const { return {dir_.path() / "bpffs/bpfplug", dir_.path() / "state", dir_.path() / "etc/bpfplug"}; }
   BootConfig config() const { return BootConfigStore(paths().config_file()).load(); }
-
-  test::TempDir dir_;
-  test::FakeHost host_{dir_.path() / "sys"};
-  Catalogue catalogue_ = Catalogue::builtin();
 };
 
 TEST_F(BootCli, HelpListsTheVerbs) {

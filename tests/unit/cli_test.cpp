@@ -7,7 +7,7 @@
 #include <nlohmann/json.hpp>
 #include <sstream>
 
-#include "cli_run.hpp"
+#include "cli_fixture.hpp"
 #include "fake_host.hpp"
 
 namespace bpfplug {
@@ -19,18 +19,7 @@ using nlohmann::json;
 
 using test::CliRun;
 
-class Cli : public ::testing::Test {
- protected:
-  CliRun run(std::vector<std::string> args) {
-    Paths paths{dir_.path() / "bpffs/bpfplug", dir_.path() / "state"};
-    paths.config_dir = dir_.path() / "etc";  // never the real /etc/bpfplug, even as root
-    return test::run_cli(host_, catalogue_, paths, std::move(args));
-  }
-
-  test::TempDir dir_;
-  test::FakeHost host_{dir_.path() / "sys"};
-  Catalogue catalogue_ = Catalogue::builtin();
-};
+using Cli = test::CliTest;
 
 bool one_error_line(const std::string& text) {
   return text.starts_with("error: ") && text.ends_with('\n') && std::count(text.begin(), text.end(), '\n') == 1;

@@ -8,7 +8,7 @@
 #include <nlohmann/json.hpp>
 #include <sstream>
 
-#include "cli_run.hpp"
+#include "cli_fixture.hpp"
 #include "bpfplug/error.hpp"
 #include "bpfplug/kernel_comp.hpp"
 #include "bpfplug/policy_manager.hpp"
@@ -50,7 +50,7 @@ TEST(KernelCompMechanism, KernelIsRefusedWhereItCannotWork) {
 using test::CliRun;
 
 // A host whose kernel has tcp_comp, its knobs as the kernel shows them when nothing is set.
-class KernelComp : public ::testing::Test {
+class KernelComp : public test::CliTest {
  protected:
   KernelComp() {
     host_.features_.tcp_comp = host_.features_.tcp_comp_btf = true;
@@ -58,20 +58,9 @@ class KernelComp : public ::testing::Test {
     test::write_file(local_file(), "0\n");
   }
 
-  CliRun run(std::vector<std::string> args) { return test::run_cli(host_, catalogue_, paths(), std::move(args)); }
-
-  Paths paths() const {
-    Paths p{dir_.path() / "bpffs/bpfplug", dir_.path() / "state"};
-    p.config_dir = dir_.path() / "etc";
-    return p;
-  }
   fs::path ports_file() const { return dir_.path() / "sys/net/ipv4/tcp_compression_ports"; }
   fs::path local_file() const { return dir_.path() / "sys/net/ipv4/tcp_compression_local"; }
   std::string knobs() const { return test::read_file(ports_file()) + "|" + test::read_file(local_file()); }
-
-  test::TempDir dir_;
-  test::FakeHost host_{dir_.path() / "sys"};
-  Catalogue catalogue_ = Catalogue::builtin();
 };
 
 TEST_F(KernelComp, CompPortsSetsTcpCompsSysctlsAndUnloadPutsThemBack) {

@@ -8,7 +8,7 @@
 
 #include "bpfplug/policy_loader.hpp"
 #include "bpfplug/program_launch.hpp"
-#include "cli_run.hpp"
+#include "cli_fixture.hpp"
 #include "fake_host.hpp"
 
 namespace bpfplug {
@@ -17,7 +17,7 @@ namespace {
 using ::testing::HasSubstr;
 namespace fs = std::filesystem;
 
-class RunVerb : public ::testing::Test {
+class RunVerb : public test::CliTest {
  protected:
   RunVerb() {
     test::write_file(dir_.path() / "lib/libbpfplug_preload.so", "");
@@ -25,18 +25,8 @@ class RunVerb : public ::testing::Test {
   }
   ~RunVerb() override { unsetenv("BPFPLUG_PRELOAD_LIBRARY"); }
 
-  test::CliRun run(std::vector<std::string> args) { return test::run_cli(host_, catalogue_, paths(), std::move(args)); }
-  Paths paths() const {
-    Paths p{dir_.path() / "bpffs/bpfplug", dir_.path() / "state"};
-    p.config_dir = dir_.path() / "etc";
-    return p;
-  }
   // What a loaded user-space-path policy leaves in bpffs, as far as run looks.
   void pin_policy(const std::string& name) { test::write_file(policies_dir(paths().pin_root) / name / "link", ""); }
-
-  test::TempDir dir_;
-  test::FakeHost host_{dir_.path() / "sys"};
-  Catalogue catalogue_ = Catalogue::builtin();
 };
 
 TEST_F(RunVerb, HandsTheProgramTheLibraryTheMapsAndTheLogSetting) {
