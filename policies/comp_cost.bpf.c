@@ -11,7 +11,11 @@
  *   they count only for a connection that never left it). Their ratio (an interval-weighted mean: short bursty samples
  *   weigh little) is reported after sample_acks callbacks, or when it closes, into an LRU map
  *   keyed by the remote address. Then it stops sampling: the connection runs no policy code
- *   any more. A connection that never filled its window reports nothing.
+ *   any more. A connection that never filled its window when sending (a receiver) reports,
+ *   at its close, the rate it received at over its life: a lower bound of the path (the sender
+ *   may have paused), and the only thing a receiver can know of it. Without it the receiving
+ *   side of a one-way transfer would never learn its peer, and, both sides having to agree,
+ *   such a transfer would never be compressed.
  *   A destination not in the map gets unknown_mbit (0: no estimate, no compression).
  * - R, Vc, Vd: the codec's calibration on this machine, which bpfplug measures and writes into
  *   the "calibration" map at load (bpfplug calibrate).
@@ -34,6 +38,12 @@ BPFPLUG_TUNABLE(__u32, sample_acks, 1000, 1, 1000000,
 		"RTT samples (ACKs) of a connection after which it reports its delivery rate and stops sampling");
 BPFPLUG_COUNTER(stat_decisions, "decisions taken (both roles)");
 BPFPLUG_COUNTER(stat_reports, "connections that reported a delivery rate to the paths map");
+BPFPLUG_COUNTER(stat_receive_reports, "of those, receivers that reported the rate they received at");
+
+/* A connection that never filled its window when sending reports, at its close, the rate it
+ * received at, if it received at least this much: several rounds at any rate worth compressing
+ * for, not a request or a reply. */
+#define RECEIVED_REPORT_MIN_BYTES (256 * 1024)
 
 struct {
 	__uint(type, BPF_MAP_TYPE_ARRAY);
@@ -73,6 +83,7 @@ struct sampling {
 	__u64 interval_us;
 	__u64 ss_delivered_bytes; /* and in slow start, used only if there are no others */
 	__u64 ss_interval_us;
+	__u64 established_ns;     /* bpf_ktime_get_ns() at establishment: the receive rate's start */
 	__u32 samples;            /* RTT callbacks seen */
 	__u32 reported;
 };
@@ -156,20 +167,28 @@ static __u8 policy_decide(const struct bpfplug_comp_conn *conn)
 
 /* Into the paths map: the first report sets the estimate; later ones move it a quarter of the
  * way (an EWMA over connections), so one odd connection does not swing it. */
-static __always_inline void report(struct bpf_sock_ops *skops, struct sampling *s)
+static __always_inline void report(struct bpf_sock_ops *skops, struct sampling *s, bool closing)
 {
 	struct bpfplug_comp_conn conn;
 	struct bpfplug_comp_path_key key;
 	struct bpfplug_comp_path *old, fresh = {};
 	__u64 bytes = s->delivered_bytes, us = s->interval_us, rate;
 
-	/* The ctx field before any branch: clang may otherwise compute its address once for two
+	/* The ctx fields before any branch: clang may otherwise compute its address once for two
 	 * paths, and the verifier refuses a modified ctx pointer. */
 	fresh.srtt_us = skops->srtt_us >> 3; /* tcp_sock keeps srtt << 3 */
+	__u64 received = skops->bytes_received;
 	s->reported = 1;
 	if (!us) { /* never out of slow start: its rounds are a lower bound of the path */
 		bytes = s->ss_delivered_bytes;
 		us = s->ss_interval_us;
+	}
+	if (!us && closing) { /* never filled its window: a receiver; what it received, over its life */
+		bytes = received;
+		us = (bpf_ktime_get_ns() - s->established_ns) / 1000;
+		if (bytes < RECEIVED_REPORT_MIN_BYTES)
+			return;
+		bpfplug_count(stat_receive_reports, 1);
 	}
 	if (!us || !bytes)
 		return;
@@ -197,8 +216,12 @@ static __always_inline void start_sampling(struct bpf_sock_ops *skops)
 
 	if (!sk || !socket_ready(sk))
 		return;
-	if (bpf_sk_storage_get(&samplings, sk, 0, BPF_SK_STORAGE_GET_F_CREATE))
-		set_sampling_callbacks(skops, true);
+	struct sampling *s = bpf_sk_storage_get(&samplings, sk, 0, BPF_SK_STORAGE_GET_F_CREATE);
+
+	if (!s)
+		return;
+	s->established_ns = bpf_ktime_get_ns();
+	set_sampling_callbacks(skops, true);
 }
 
 /* RTT_CB, once per ACK with an RTT sample (tcp_ack_update_rtt(), before the ACK's own rate
@@ -225,7 +248,7 @@ static __always_inline void on_rtt_sample(struct bpf_sock_ops *skops)
 		}
 	}
 	if (++s->samples >= sample_acks) {
-		report(skops, s);
+		report(skops, s, false);
 		set_sampling_callbacks(skops, false);
 	}
 }
@@ -241,7 +264,7 @@ static __always_inline void on_state_change(struct bpf_sock_ops *skops)
 		return;
 	s = sk ? bpf_sk_storage_get(&samplings, sk, 0, 0) : 0;
 	if (s && !s->reported)
-		report(skops, s);
+		report(skops, s, true);
 }
 
 static __always_inline void learn_paths(struct bpf_sock_ops *skops)
