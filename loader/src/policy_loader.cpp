@@ -107,7 +107,9 @@ void attach_and_pin_policy(const CatalogueEntry& entry, const PolicySettings& se
   fs::rename(staging, pin_dir, ec);
   if (ec) throw Error(Exit::failure, "can't publish " + pin_dir.string() + ": " + ec.message());
   guard.dir.clear();
-  bpf_link__disconnect(link.get());  // pinned: it stays attached after this process
+  // The pin holds the link: destroying our handle only closes this process's fd. (Disconnecting
+  // it instead would leak that fd, and a process that goes on running, such as bpfplug bench --comp,
+  // would keep the policy attached after bpfplug unload removed the pin.)
 }
 
 std::optional<PinnedPolicy> PinnedPolicy::open(const fs::path& pin_dir) {

@@ -7,10 +7,16 @@
 // namespaces joined by veth (198.18.0.1 -> 198.18.0.2) or on loopback inside one; the server's
 // end of the veth is captured with an AF_PACKET socket.
 #include <arpa/inet.h>
+#include <bpf/bpf.h>
+#include <fcntl.h>
 #include <netinet/in.h>
 #include <sys/socket.h>
 #include <unistd.h>
 
+#include "bpfplug/catalogue.hpp"
+#include "bpfplug/host.hpp"
+#include "bpfplug/policy_manager.hpp"
+#include "bpfplug/unique_fd.hpp"
 #include "kernel/comp_policy_fixture.hpp"
 
 namespace bpfplug::test {
@@ -155,6 +161,38 @@ TEST_F(CompPolicy, BadArgumentsAreRefusedAndChangeNothing) {
   EXPECT_EQ(r.exit_code, 2) << r.err;
   r = cli({"status", "comp-ports"}, 65534);
   EXPECT_EQ(r.exit_code, 3) << r.err;
+}
+
+// The sock_ops programs attached to `cgroup` (any attach flags), as the kernel lists them.
+std::uint32_t sock_ops_programs(const fs::path& cgroup) {
+  UniqueFd fd(open(cgroup.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC));
+  __u32 ids[8], count = 8, flags = 0;
+  if (!fd || bpf_prog_query(fd.get(), BPF_CGROUP_SOCK_OPS, 0, &flags, ids, &count)) {
+    ADD_FAILURE() << "can't query " << cgroup << ": " << std::strerror(errno);
+    return 0;
+  }
+  return count;
+}
+
+// A process that loads and unloads policies and goes on running (bpfplug bench --comp, a
+// daemon built on the library) must not keep an unloaded policy attached through an fd of its
+// own: the pin was the link's only holder.
+TEST_F(CompPolicy, UnloadDetachesThePolicyEvenWhileTheLoadingProcessRuns) {
+  LinuxHost host;
+  const Catalogue catalogue = Catalogue::builtin();
+  PolicyManager manager(host, catalogue, paths_);
+  PolicyLoadOptions options;
+  options.cgroup = cgroup_->path().string();
+  options.mechanism = CompMechanism::user;
+  options.assignments = {"ports=5201"};
+  manager.load("comp-ports", options);
+  EXPECT_EQ(sock_ops_programs(cgroup_->path()), 1u);
+  manager.unload("comp-ports");
+  EXPECT_EQ(sock_ops_programs(cgroup_->path()), 0u) << "comp-ports stays attached after unload";
+  manager.load("comp-ports", options);
+  EXPECT_EQ(sock_ops_programs(cgroup_->path()), 1u) << "one policy attached, not two";
+  manager.unload("comp-ports");
+  EXPECT_EQ(sock_ops_programs(cgroup_->path()), 0u);
 }
 
 }  // namespace
