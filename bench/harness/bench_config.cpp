@@ -113,7 +113,7 @@ BenchConfig resolve(const BenchWords& words) {
   BenchConfig c;
   if (words.algorithms.empty())
     bad("bench needs at least one congestion control to run",
-        "for example: bpfplug bench bpf_cubic cubic --rate 100mbit --rtt 20ms");
+        "for example: bpfplug bench bpf_cubic cubic --rate 100mbit --rtt 20ms (or bpfplug bench --comp for the compression data path)");
   c.algorithms = words.algorithms;
   for (std::size_t i = 0; i < c.algorithms.size(); ++i)
     for (std::size_t j = 0; j < i; ++j)

@@ -18,6 +18,8 @@
 #include "bpfplug/policy_manager.hpp"
 #include "bpfplug/reconcile.hpp"
 #include "harness/cc_bench.hpp"
+#include "harness/comp_bench.hpp"
+#include "harness/comp_peer.hpp"
 
 namespace bpfplug::cli {
 namespace {
@@ -316,20 +318,39 @@ int do_apply(const Invocation& inv, const BootArgs& args, Host& host, PluginMana
   return static_cast<int>(report.exit_code());
 }
 
-// bpfplug bench: a long-running verb; Ctrl-C stops it between steps and still cleans up.
+// Ctrl-C and SIGTERM stop a benchmark between steps, for as long as this lives; it still cleans up.
+class StopBenchOnSignal {
+ public:
+  StopBenchOnSignal()
+      : int_(std::signal(SIGINT, stop)), term_(std::signal(SIGTERM, stop)) {}
+  ~StopBenchOnSignal() {
+    std::signal(SIGINT, int_);
+    std::signal(SIGTERM, term_);
+  }
+  StopBenchOnSignal(const StopBenchOnSignal&) = delete;
+  StopBenchOnSignal& operator=(const StopBenchOnSignal&) = delete;
+
+ private:
+  static void stop(int) { bench::bench_interrupted = true; }
+  void (*int_)(int);
+  void (*term_)(int);
+};
+
+// bpfplug bench: a long-running verb.
 int do_bench(const Invocation& inv, const bench::BenchWords& words, std::ostream& out, std::ostream& err) {
   bench::BenchConfig config = bench::resolve(words);  // argument errors before privileges, as load
-  auto stop = [](int) { bench::bench_interrupted = true; };
-  auto old_int = std::signal(SIGINT, stop);
-  auto old_term = std::signal(SIGTERM, stop);
-  struct Restore {
-    decltype(old_int) i, t;
-    ~Restore() {
-      std::signal(SIGINT, i);
-      std::signal(SIGTERM, t);
-    }
-  } restore{old_int, old_term};
+  StopBenchOnSignal stop;
   return bench::run_cc_bench(config, out, err, inv.json);
+}
+
+// bpfplug bench --comp.
+int do_comp_bench(const Invocation& inv, const bench::CompBenchWords& words, std::ostream& out, std::ostream& err) {
+  bench::CompBenchConfig config = bench::resolve_comp(words);
+  std::filesystem::path preload;
+  if (std::any_of(config.policies.begin(), config.policies.end(), [](const auto& p) { return p != "none"; }))
+    preload = preload_library();
+  StopBenchOnSignal stop;
+  return bench::run_comp_bench(config, preload, out, err, inv.json);
 }
 
 }  // namespace
@@ -414,25 +435,63 @@ int run_cli(int argc, const char* const* argv, Host& host, const Catalogue& cata
       "bench", "Run congestion controls side by side over an emulated path: goodput, delay, fairness, CPU; table, JSON, plot");
   bench->add_option("ALGO", bench_words.algorithms,
                     "Congestion controls to compare: the kernel's (cubic, reno, bbr, ...) and bpfplug's (bpf_cubic, ...; "
-                    "loaded for the run)")->required();
-  bench->add_option("--rate", bench_words.rate, "Bottleneck rate, as tc writes it (10mbit, 1gbit)")->capture_default_str();
-  bench->add_option("--rtt", bench_words.rtt, "Round-trip propagation delay (40ms; 0: none added)")->capture_default_str();
-  bench->add_option("--buffer", bench_words.buffer, "Bottleneck buffer: bytes (256kb), packets (100pkt) or BDPs (1bdp)")
-      ->capture_default_str();
-  bench->add_option("--ecn-k", bench_words.ecn_k, "Mark CE above this queue (e.g. 20pkt); default: no marking");
-  bench->add_option("--loss", bench_words.loss, "Random loss at the bottleneck (1% or 0.01)")->capture_default_str();
-  bench->add_option("--flows", bench_words.flows, "Bulk flows per trial")->capture_default_str();
-  bench->add_option("--stagger", bench_words.stagger,
-                    "Time between bulk flow starts (default: the last starts at half the duration)");
-  bench->add_option("--short-flows", bench_words.short_flows_per_s, "Also start short flows, this many per second (Poisson)");
-  bench->add_option("--short-size", bench_words.short_flow_size, "Size of each short flow")->capture_default_str();
-  bench->add_option("--duration", bench_words.duration_s, "Seconds per trial")->capture_default_str();
+                    "loaded for the run)");
+  auto* rate_opt =
+      bench->add_option("--rate", bench_words.rate, "Bottleneck rate, as tc writes it (10mbit, 1gbit)")->capture_default_str();
+  auto* rtt_opt = bench->add_option("--rtt", bench_words.rtt, "Round-trip propagation delay (40ms; 0: none added; --comp: 0)")
+                      ->capture_default_str();
+  auto* buffer_opt =
+      bench->add_option("--buffer", bench_words.buffer,
+                        "Bottleneck buffer: bytes (256kb), packets (100pkt) or BDPs (1bdp); --comp: max(1bdp, 100pkt)")
+          ->capture_default_str();
+  std::vector<CLI::Option*> cc_only = {
+      rate_opt,
+      bench->add_option("--ecn-k", bench_words.ecn_k, "Mark CE above this queue (e.g. 20pkt); default: no marking"),
+      bench->add_option("--loss", bench_words.loss, "Random loss at the bottleneck (1% or 0.01)")->capture_default_str(),
+      bench->add_option("--flows", bench_words.flows, "Bulk flows per trial")->capture_default_str(),
+      bench->add_option("--stagger", bench_words.stagger,
+                        "Time between bulk flow starts (default: the last starts at half the duration)"),
+      bench->add_option("--short-flows", bench_words.short_flows_per_s,
+                        "Also start short flows, this many per second (Poisson)"),
+      bench->add_option("--short-size", bench_words.short_flow_size, "Size of each short flow")->capture_default_str(),
+      bench->add_option("--sample-every", bench_words.sample_every, "TCP_INFO sampling interval (1ms..100ms)")
+          ->capture_default_str(),
+      bench->add_flag("--no-bpf-stats", bench_words.no_bpf_stats, "Do not measure the plugins' BPF run time per call"),
+      bench->add_option("--plot", bench_words.plot_file, "Draw the results into FILE (.png or .svg) with gnuplot")};
+  auto* duration_opt = bench->add_option("--duration", bench_words.duration_s,
+                                         "Seconds per trial (--comp: each transfer's size, as seconds at the path's "
+                                         "rate uncompressed; default 4)")
+                           ->capture_default_str();
   bench->add_option("--runs", bench_words.runs, "Trials per algorithm, interleaved")->capture_default_str();
-  bench->add_option("--sample-every", bench_words.sample_every, "TCP_INFO sampling interval (1ms..100ms)")
-      ->capture_default_str();
-  bench->add_flag("--no-bpf-stats", bench_words.no_bpf_stats, "Do not measure the plugins' BPF run time per call");
   bench->add_option("--json", bench_words.json_file, "Also write every figure and time series to FILE as JSON");
-  bench->add_option("--plot", bench_words.plot_file, "Draw the results into FILE (.png or .svg) with gnuplot");
+  bench::CompBenchWords comp_words;
+  bool comp = false;
+  auto* comp_flag = bench->add_flag(
+      "--comp", comp,
+      "Benchmark the compression data path instead: no compression vs comp-ports vs comp-cost, per path and payload");
+  for (auto* o : cc_only) o->excludes(comp_flag);
+  auto comp_list = [&](const char* name, std::vector<std::string>& into, const char* help) {
+    bench->add_option(name, into, help)->delimiter(',')->capture_default_str()->needs(comp_flag);
+  };
+  comp_list("--rates", comp_words.rates, "--comp: the paths, bottleneck rates and/or unshaped (the bare veth)");
+  comp_list("--payloads", comp_words.payloads, "--comp: text (JSON request-log lines), random, file");
+  comp_list("--policies", comp_words.policies, "--comp: which of none, comp-ports, comp-cost to compare");
+  bench->add_option("--payload-file", comp_words.payload_file, "--comp: also send this file's bytes (payload 'file')")
+      ->needs(comp_flag);
+  bench->add_option("--size", comp_words.size, "--comp: bytes per transfer (e.g. 64mb) instead of --duration's")
+      ->needs(comp_flag);
+  bench::PeerArgs peer_args;
+  auto* peer = app.add_subcommand("comp-peer", "")->group("");  // the programs bench --comp runs; hidden
+  peer->require_subcommand(1);
+  auto* peer_receive = peer->add_subcommand("receive", "");
+  auto* peer_send = peer->add_subcommand("send", "");
+  for (auto* p : {peer_receive, peer_send}) {
+    p->add_option("--port", peer_args.port)->required();
+    p->add_option("--bytes", peer_args.bytes)->required();
+    p->add_option("--payload", peer_args.payload)->required();
+  }
+  peer_send->add_option("--to", peer_args.address)->required();
+  peer_send->add_option("--write-size", peer_args.write_size);
   RunArgs run_args;
   auto* run = app.add_subcommand(
       "run", "Run PROGRAM with the compression data path: its TCP connections compress where the loaded policy "
@@ -453,7 +512,8 @@ int run_cli(int argc, const char* const* argv, Host& host, const Catalogue& cata
     Error usage(Exit::usage, e.what(), "see bpfplug --help, or bpfplug VERB --help");
     // The verbs as defined above, so a new verb is offered without another list to update.
     std::vector<std::string> verbs;
-    for (const auto* sub : app.get_subcommands({})) verbs.push_back(sub->get_name());
+    for (const auto* sub : app.get_subcommands({}))
+      if (!sub->get_group().empty()) verbs.push_back(sub->get_name());  // not the hidden comp-peer
     std::string verb_list;
     for (const auto& v : verbs) verb_list += (verb_list.empty() ? "" : ", ") + v;
     if (app.get_subcommands().empty() && !unknown_verb(argc, argv, app))
@@ -471,6 +531,20 @@ int run_cli(int argc, const char* const* argv, Host& host, const Catalogue& cata
 
   setup_logging(inv.verbose);
   try {
+    if (peer_receive->parsed()) return bench::run_peer_receive(peer_args, out);
+    if (peer_send->parsed()) return bench::run_peer_send(peer_args, out);
+    if (bench->parsed() && comp) {
+      if (!bench_words.algorithms.empty())
+        throw Error(Exit::usage, "--comp compares compression policies, not congestion controls (" +
+                                     bench_words.algorithms.front() + ")",
+                    "leave out the algorithm names, or drop --comp");
+      comp_words.rtt = rtt_opt->count() ? bench_words.rtt : "0";
+      comp_words.buffer = buffer_opt->count() ? bench_words.buffer : "";
+      comp_words.seconds = duration_opt->count() ? bench_words.duration_s : 4;
+      comp_words.runs = bench_words.runs;
+      comp_words.json_file = bench_words.json_file;
+      return do_comp_bench(inv, comp_words, out, err);
+    }
     if (bench->parsed()) return do_bench(inv, bench_words, out, err);
     if (calibrate->parsed()) return do_calibrate(inv.json, calibrate_args, host, paths, out);
     if (agent->parsed()) return do_agent(inv.json, agent_args, host, paths, out);

@@ -11,6 +11,18 @@ namespace bpfplug::cli {
 
 namespace fs = std::filesystem;
 
+fs::path preload_library() {
+  std::error_code ec;
+  fs::path exe = fs::read_symlink("/proc/self/exe", ec);
+  auto preload = find_preload_library(exe, BPFPLUG_PRELOAD_DIR);
+  if (!preload)
+    throw Error(Exit::failure,
+                std::string("can't find ") + kPreloadLibrary + " (next to " + exe.string() + ", in " +
+                    BPFPLUG_PRELOAD_DIR + ", or at $BPFPLUG_PRELOAD_LIBRARY)",
+                "build it (cmake --build build puts it in build/) or install bpfplug (cmake --install build)");
+  return *preload;
+}
+
 int do_run(const RunArgs& args, Host& host, const PolicyManager& policies, const Catalogue& catalogue,
            const Paths& paths) {
   if (args.command.empty())
@@ -38,16 +50,7 @@ int do_run(const RunArgs& args, Host& host, const PolicyManager& policies, const
                          "path would compress a second time",
                 "run " + program + " without bpfplug run (bpfplug status " + active + ")");
 
-  std::error_code ec;
-  fs::path exe = fs::read_symlink("/proc/self/exe", ec);
-  auto preload = find_preload_library(exe, BPFPLUG_PRELOAD_DIR);
-  if (!preload)
-    throw Error(Exit::failure,
-                std::string("can't find ") + kPreloadLibrary + " (next to " + exe.string() + ", in " +
-                    BPFPLUG_PRELOAD_DIR + ", or at $BPFPLUG_PRELOAD_LIBRARY)",
-                "build it (cmake --build build puts it in build/) or install bpfplug (cmake --install build)");
-
-  ProgramLaunch launch{args.command, *preload, comp_contract_dir(paths.pin_root), args.log};
+  ProgramLaunch launch{args.command, preload_library(), comp_contract_dir(paths.pin_root), args.log};
   host.exec_program(launch);
   return static_cast<int>(Exit::ok);
 }

@@ -6,6 +6,7 @@
 
 #include <filesystem>
 #include <fstream>
+#include <set>
 
 #include "kernel/kernel_fixture.hpp"
 
@@ -118,6 +119,69 @@ TEST_F(BenchHarness, RefusesWithoutRootOrWithoutGnuplotBeforeAnythingIsBuilt) {
   EXPECT_EQ(r.exit_code, 4) << r.err;
   EXPECT_NE(r.err.find("apt-get install gnuplot-nox"), std::string::npos) << "says how to get it:\n" << r.err;
   EXPECT_FALSE(fs::exists(png_));
+  EXPECT_TRUE(bench_namespaces().empty());
+}
+
+// bench --comp end to end, small: every transfer arrives whole and byte-exact (the receiver
+// checks each byte), compression is on exactly where the policies say (none: never; comp-ports:
+// always; comp-cost: at 100 Mbit/s, far below its break-even, and not on the bare veth, far
+// above it, once its warm-up has taught it the path), the wire carries what the payload
+// compresses to, and the benchmark's namespaces, cgroup and pins are gone afterwards.
+// What benchmarks leave under bpffs and cgroup v2: bpfplug-bench-PID entries.
+std::set<fs::path> bench_leftovers() {
+  std::set<fs::path> found;
+  std::error_code ec;
+  for (const char* dir : {"/sys/fs/bpf", "/sys/fs/cgroup", "/sys/fs/cgroup/unified"})
+    for (const auto& e : fs::directory_iterator(dir, ec))
+      if (e.path().filename().string().starts_with("bpfplug-bench-")) found.insert(e.path());
+  return found;
+}
+
+TEST_F(BenchHarness, CompBenchMovesExactBytesAndCompressesWhereThePoliciesSay) {
+  constexpr std::uint64_t kBytes = 8ull << 20;
+  const auto before = bench_leftovers();  // a killed benchmark's, which cleanup.sh removes
+  auto r = cli({"bench", "--comp", "--rates", "100mbit,unshaped", "--size", "8mb", "--json", json_.string()});
+  ASSERT_EQ(r.exit_code, 0) << r.err << r.out;
+  EXPECT_NE(r.out.find("comp-cost against the better of none and comp-ports"), std::string::npos) << r.out;
+  std::ifstream in(json_);
+  auto j = nlohmann::json::parse(in);
+  ASSERT_EQ(j["transfers"].size(), 2u * 2u * 3u) << j.dump(1);
+  for (const auto& t : j["transfers"]) {
+    SCOPED_TRACE(t.dump());
+    const std::string path = t["path"], payload = t["payload"], policy = t["policy"];
+    ASSERT_TRUE(t["ok"].get<bool>());
+    EXPECT_EQ(t["bytes"].get<std::uint64_t>(), kBytes);
+    const double wire = t["wire_bytes"].get<double>() / static_cast<double>(kBytes);
+    const bool compressed = policy == "comp-ports" || (policy == "comp-cost" && path == "100 Mbit/s");
+    EXPECT_EQ(t["negotiated"].get<bool>(), compressed);
+    if (!compressed) EXPECT_NEAR(wire, 1.0, 1e-6);
+    else if (payload == "text") EXPECT_LT(wire, 0.35);  // JSON log lines: R 0.28 here
+    else EXPECT_TRUE(wire >= 1.0 && wire < 1.01) << wire;  // random: the frame's few bytes more
+    EXPECT_GT(t["seconds"].get<double>(), 0);
+    EXPECT_GT(t["program_cpu_s"].get<double>(), 0);
+  }
+  ASSERT_EQ(j["codec"].size(), 2u);
+  EXPECT_LT(j["codec"][0]["ratio"].get<double>(), 0.35);
+  EXPECT_GT(j["codec"][1]["ratio"].get<double>(), 0.99);
+  EXPECT_TRUE(bench_namespaces().empty()) << "the testbed's namespaces are gone";
+  for (const auto& p : bench_leftovers()) EXPECT_TRUE(before.count(p)) << p << " is left";
+}
+
+TEST_F(BenchHarness, CompBenchRefusesBadArgumentsBeforeAnythingIsBuilt) {
+  auto r = cli({"bench", "--comp", "reno"});
+  EXPECT_EQ(r.exit_code, 2) << r.err;
+  EXPECT_NE(r.err.find("not congestion controls"), std::string::npos) << r.err;
+  r = cli({"bench", "--comp", "--ecn-k", "20pkt"});
+  EXPECT_EQ(r.exit_code, 2) << r.err;
+  r = cli({"bench", "--comp", "--payloads", "json"});
+  EXPECT_EQ(r.exit_code, 2) << r.err;
+  EXPECT_NE(r.err.find("unknown payload 'json'"), std::string::npos) << r.err;
+  r = cli({"bench", "--comp", "--rates", "unshaped", "--rtt", "20ms"});
+  EXPECT_EQ(r.exit_code, 2) << r.err;
+  r = cli({"bench", "--rates", "10mbit"});
+  EXPECT_EQ(r.exit_code, 2) << "--rates needs --comp:\n" << r.err;
+  r = cli({"bench", "--comp", "--size", "1mb"}, 65534);
+  EXPECT_EQ(r.exit_code, 3) << r.err;
   EXPECT_TRUE(bench_namespaces().empty());
 }
 

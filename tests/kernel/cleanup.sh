@@ -3,7 +3,8 @@
 # Kernel tests pin under /sys/fs/bpf/bpfplug-test-* and name namespaces bpfplug-t-* (programs
 # the data-path tests started there are killed with them); a
 # `bpfplug bench` they ran and that was killed left /sys/fs/bpf/bpfplug-bench-PID and namespaces
-# bpfplug-bench-PID-* (removed only when that PID is gone); nothing of the host's own bpfplug
+# bpfplug-bench-PID-* and, for bench --comp, a cgroup bpfplug-bench-PID (removed only when that
+# PID is gone); nothing of the host's own bpfplug
 # (/sys/fs/bpf/bpfplug) is touched.
 set -u
 cli=$1
@@ -20,6 +21,14 @@ for root in /sys/fs/bpf/bpfplug-bench-*; do
   state=/tmp/$(basename "$root")
   BPFPLUG_PIN_ROOT=$root BPFPLUG_STATE_DIR=$state "$cli" unload --all --force >/dev/null 2>&1
   rm -rf "$root" "$state" 2>/dev/null
+done
+# bench --comp's cgroup (its programs are gone with their namespaces, below, or their PID).
+for cg in /sys/fs/cgroup/bpfplug-bench-* /sys/fs/cgroup/unified/bpfplug-bench-*; do
+  [ -d "$cg" ] || continue
+  [ -d "/proc/${cg##*-}" ] && continue
+  pids=$(cat "$cg/cgroup.procs" 2>/dev/null)
+  [ -n "$pids" ] && kill -9 $pids 2>/dev/null && sleep 0.2
+  rmdir "$cg" 2>/dev/null
 done
 for ns in $(ip netns list 2>/dev/null | awk '/^bpfplug-t-/{print $1}'); do
   pids=$(ip netns pids "$ns" 2>/dev/null)  # servers a data-path test started there

@@ -2,6 +2,7 @@
 // compression data path in front of its libc (datapath/preload, docs/datapath.md).
 #pragma once
 
+#include <filesystem>
 #include <string>
 #include <vector>
 
@@ -17,6 +18,9 @@ struct RunArgs {
   std::string log;                   // BPFPLUG_PRELOAD_LOG: a file, "off"; empty: the program's stderr
   std::vector<std::string> command;  // PROGRAM ARGS
 };
+
+// libbpfplug_preload.so for this bpfplug (program_launch.hpp), or Error saying where it looked.
+std::filesystem::path preload_library();
 
 // Checks everything that can be checked before the exec, then has the host run the program;
 // returns only where the host does not exec (tests). Throws Error.
