@@ -168,15 +168,20 @@ class Runner {
       t.error = "the receiver did not start listening: " + receiver->output();
       return t;
     }
-    auto before = meter_.now();
     auto sender = spawn({"send", "--to", ends.receiver_addr, "--port", port, "--bytes", bytes, "--payload", payload},
                         ends.sender_ns);
+    if (!sender->wait_for_line(kPeerReady, std::chrono::seconds(30))) {
+      sender->wait(std::chrono::seconds(1));
+      t.error = "the sender did not get ready: " + sender->output();
+      return t;
+    }
+    auto before = meter_.now();  // both ends have made their payload: the transfer starts now
+    sender->send_line("go");
     double expected_s = static_cast<double>(plan.bytes) * 8 / static_cast<double>(plan.rate_bps.value_or(kUnshapedAssumedBps));
     auto timeout = std::chrono::milliseconds(static_cast<long long>(60'000 + expected_s * 20'000));
     bool sender_done = sender->wait(timeout);
     bool receiver_done = receiver->wait(sender_done ? std::chrono::milliseconds(30'000) : std::chrono::milliseconds(0));
     auto after = meter_.now();
-    t.program_cpu_s = sender->cpu_seconds() + receiver->cpu_seconds();
     t.ksoftirqd_cpu_s = after.ksoftirqd_s - before.ksoftirqd_s;
     t.machine_cpu_s = after.machine_busy_s - before.machine_busy_s;
     if (policy) t.negotiated = policy->negotiated() > negotiated_before;
@@ -184,8 +189,10 @@ class Runner {
       std::string line = p.last_json_line();
       return line.empty() ? nlohmann::json::object() : nlohmann::json::parse(line, nullptr, false);
     };
-    nlohmann::json got = parse(*receiver);
+    nlohmann::json got = parse(*receiver), sent = parse(*sender);
     if (got.is_discarded()) got = nlohmann::json::object();
+    if (sent.is_discarded()) sent = nlohmann::json::object();
+    t.program_cpu_s = got.value("cpu_s", 0.0) + sent.value("cpu_s", 0.0);
     t.bytes = got.value("bytes", std::uint64_t{0});
     t.wire_bytes = got.value("wire_bytes", std::uint64_t{0});
     t.seconds = got.value("seconds", 0.0);

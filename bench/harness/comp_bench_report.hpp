@@ -29,7 +29,7 @@ struct Transfer {
   std::uint64_t bytes = 0;       // application bytes received, checked against those sent
   std::uint64_t wire_bytes = 0;  // TCP payload received (tcpi_bytes_received)
   double seconds = 0;            // the receiver's accept to its end of stream
-  double program_cpu_s = 0;      // sender + receiver, user + system (wait4)
+  double program_cpu_s = 0;      // sender + receiver over the transfer, user + system, all threads
   double ksoftirqd_cpu_s = 0;    // network softirq work deferred to ksoftirqd
   double machine_cpu_s = 0;      // every CPU's busy time (/proc/stat)
   bool negotiated = false;       // the policy's stat_negotiated rose: compression was on

@@ -3,6 +3,7 @@
 #include <arpa/inet.h>
 #include <linux/tcp.h>
 #include <netinet/in.h>
+#include <sys/resource.h>
 #include <sys/socket.h>
 #include <unistd.h>
 
@@ -10,6 +11,7 @@
 #include <cerrno>
 #include <chrono>
 #include <cstring>
+#include <iostream>
 #include <nlohmann/json.hpp>
 #include <vector>
 
@@ -23,6 +25,14 @@ namespace {
 using Clock = std::chrono::steady_clock;
 
 double since(Clock::time_point t) { return std::chrono::duration<double>(Clock::now() - t).count(); }
+
+// This process's CPU time so far, every thread, user + system.
+double cpu_seconds() {
+  rusage ru{};
+  getrusage(RUSAGE_SELF, &ru);
+  return static_cast<double>(ru.ru_utime.tv_sec + ru.ru_stime.tv_sec) +
+         static_cast<double>(ru.ru_utime.tv_usec + ru.ru_stime.tv_usec) / 1e6;
+}
 
 int finish(std::ostream& out, nlohmann::json j, bool ok) {
   j["ok"] = ok;
@@ -74,6 +84,7 @@ int run_peer_receive(const PeerArgs& args, std::ostream& out) {
   UniqueFd conn(accept(listener.get(), nullptr, nullptr));
   if (!conn) return fail(out, j, "accept");
   auto start = Clock::now();
+  const double cpu_start = cpu_seconds();
   std::vector<char> buf(256 * 1024);
   std::uint64_t received = 0;
   bool intact = true;
@@ -89,6 +100,7 @@ int run_peer_receive(const PeerArgs& args, std::ostream& out) {
     received += static_cast<std::uint64_t>(n);
   }
   j["seconds"] = since(start);
+  j["cpu_s"] = cpu_seconds() - cpu_start;
   j["bytes"] = received;
   j["intact"] = intact;
   tcp_info info{};
@@ -104,10 +116,14 @@ int run_peer_receive(const PeerArgs& args, std::ostream& out) {
 int run_peer_send(const PeerArgs& args, std::ostream& out) {
   const std::string block = payload_block(args.payload);
   nlohmann::json j = {{"bytes", 0}};
+  out << kPeerReady << std::endl;
+  std::string go;
+  if (!std::getline(std::cin, go)) return fail(out, j, "no go on stdin");
   UniqueFd sock(socket(AF_INET, SOCK_STREAM, 0));
   if (!sock) return fail(out, j, "socket");
   sockaddr_in sa = ipv4(args.address, args.port);
   auto start = Clock::now();
+  const double cpu_start = cpu_seconds();
   if (connect(sock.get(), reinterpret_cast<sockaddr*>(&sa), sizeof sa))
     return fail(out, j, "connect to " + args.address + ":" + std::to_string(args.port));
   std::uint64_t sent = 0;
@@ -128,6 +144,7 @@ int run_peer_send(const PeerArgs& args, std::ostream& out) {
   while (read(sock.get(), &c, 1) < 0 && errno == EINTR) {
   }
   j["seconds"] = since(start);
+  j["cpu_s"] = cpu_seconds() - cpu_start;
   return finish(out, std::move(j), true);
 }
 

@@ -5,8 +5,11 @@
 //  - receive: listens, prints "listening", accepts one connection, reads it to the end checking
 //    every byte against the payload, and prints one JSON line: bytes, seconds (accept to end of
 //    stream), wire_bytes (TCP payload received: tcpi_bytes_received), intact.
-//  - send: connects, writes `bytes` of the payload (repeated) in `write_size` writes, shuts
-//    its side down and waits for the receiver's close; prints one JSON line.
+//  - send: makes its payload, prints "ready" and waits for a line on stdin (so that what the
+//    benchmark measures starts after that), connects, writes `bytes` of the payload (repeated)
+//    in `write_size` writes, shuts its side down and waits for the receiver's close; prints one
+//    JSON line.
+// Both report cpu_s: their own CPU time (every thread, user + system) over the transfer alone.
 #pragma once
 
 #include <cstdint>
@@ -16,6 +19,7 @@
 namespace bpfplug::bench {
 
 inline constexpr const char* kPeerListening = "listening";
+inline constexpr const char* kPeerReady = "ready";
 
 struct PeerArgs {
   std::string address;  // send: the receiver's IPv4 address

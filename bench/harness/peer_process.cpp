@@ -4,7 +4,6 @@
 #include <poll.h>
 #include <sched.h>
 #include <signal.h>
-#include <sys/resource.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -26,8 +25,8 @@ using Clock = std::chrono::steady_clock;
 }
 
 // Runs in the child between fork and exec.
-[[noreturn]] void become(const PeerSpawn& spawn, int out_fd) {
-  if (dup2(out_fd, 1) < 0 || dup2(out_fd, 2) < 0) _exit(127);
+[[noreturn]] void become(const PeerSpawn& spawn, int out_fd, int in_fd) {
+  if (dup2(out_fd, 1) < 0 || dup2(out_fd, 2) < 0 || dup2(in_fd, 0) < 0) _exit(127);
   int ns = open(("/run/netns/" + spawn.netns).c_str(), O_RDONLY | O_CLOEXEC);
   if (ns < 0 || setns(ns, CLONE_NEWNET)) child_fail("can't enter netns " + spawn.netns + ": " + std::strerror(errno));
   if (!spawn.cgroup.empty()) {
@@ -52,13 +51,16 @@ using Clock = std::chrono::steady_clock;
 }  // namespace
 
 PeerProcess::PeerProcess(const PeerSpawn& spawn) {
-  int fds[2];
-  if (pipe2(fds, O_CLOEXEC)) throw Error(Exit::failure, "pipe: " + errno_text(errno));
-  UniqueFd read_end(fds[0]), write_end(fds[1]);
+  int out[2], in[2];
+  if (pipe2(out, O_CLOEXEC)) throw Error(Exit::failure, "pipe: " + errno_text(errno));
+  UniqueFd out_read(out[0]), out_write(out[1]);
+  if (pipe2(in, O_CLOEXEC)) throw Error(Exit::failure, "pipe: " + errno_text(errno));
+  UniqueFd in_read(in[0]), in_write(in[1]);
   pid_ = fork();
   if (pid_ < 0) throw Error(Exit::failure, "fork: " + errno_text(errno));
-  if (pid_ == 0) become(spawn, write_end.get());
-  out_ = std::move(read_end);
+  if (pid_ == 0) become(spawn, out_write.get(), in_read.get());
+  out_ = std::move(out_read);
+  in_ = std::move(in_write);
 }
 
 PeerProcess::~PeerProcess() {
@@ -81,14 +83,11 @@ bool PeerProcess::read_some(std::chrono::milliseconds timeout) {
 
 bool PeerProcess::reap(bool block) {
   int status = 0;
-  rusage ru{};
   pid_t r;
-  do r = wait4(pid_, &status, block ? 0 : WNOHANG, &ru);
+  do r = waitpid(pid_, &status, block ? 0 : WNOHANG);
   while (r < 0 && errno == EINTR);
   if (r != pid_) return false;
   status_ = status;
-  cpu_s_ = static_cast<double>(ru.ru_utime.tv_sec + ru.ru_stime.tv_sec) +
-           static_cast<double>(ru.ru_utime.tv_usec + ru.ru_stime.tv_usec) / 1e6;
   return true;
 }
 
@@ -125,6 +124,11 @@ bool PeerProcess::wait(std::chrono::milliseconds timeout) {
     if (poll(&p, 1, 0) <= 0) break;
   }
   return true;
+}
+
+bool PeerProcess::send_line(const std::string& line) {
+  std::string text = line + "\n";
+  return ::write(in_.get(), text.data(), text.size()) == static_cast<ssize_t>(text.size());
 }
 
 bool PeerProcess::exited_ok() const { return status_ != -1 && WIFEXITED(status_) && WEXITSTATUS(status_) == 0; }

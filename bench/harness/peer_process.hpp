@@ -1,7 +1,8 @@
 // A benchmark program started in one of the testbed's network namespaces and in a cgroup of
 // the benchmark's own (where the compression policy is attached), with the data path's
-// preload library or without it; its output (stdout and stderr, one pipe) and its CPU time
-// (wait4's rusage) are collected. The destructor kills and reaps a process still running.
+// preload library or without it; its output (stdout and stderr, one pipe) is collected and its
+// stdin is a pipe the benchmark can write a line to. The destructor kills and reaps a process
+// still running.
 #pragma once
 
 #include <sys/types.h>
@@ -38,11 +39,12 @@ class PeerProcess {
   bool wait_for_line(const std::string& line, std::chrono::milliseconds timeout);
   // Waits for the exit, reading output meanwhile; false if the timeout passed (then killed).
   bool wait(std::chrono::milliseconds timeout);
+  // Writes `line` and a newline to its stdin; false if it is gone.
+  bool send_line(const std::string& line);
 
   const std::string& output() const { return output_; }
   int exit_status() const { return status_; }  // as waitpid reports it
   bool exited_ok() const;
-  double cpu_seconds() const { return cpu_s_; }  // user + system, valid after wait()
   // The last line of output that is a JSON object ("{...}"), or empty.
   std::string last_json_line() const;
 
@@ -52,10 +54,10 @@ class PeerProcess {
 
   pid_t pid_ = -1;
   UniqueFd out_;
+  UniqueFd in_;
   std::string output_;
   std::size_t scanned_ = 0;
   int status_ = -1;
-  double cpu_s_ = 0;
 };
 
 }  // namespace bpfplug::bench
