@@ -277,8 +277,12 @@ void run_path(const CompPath& path, const CompBenchConfig& config, PolicyManager
            << "\n";
   TestPath testpath(path, config);
   const std::uint64_t bytes = config.transfer_bytes(path);
-  for (int run = 1; run <= config.runs; ++run)
-    for (const auto& policy : config.policies) {
+  for (int run = 1; run <= config.runs; ++run) {
+    // The order rotates run by run, so that no policy always follows the CPU-heavy
+    // compression of another (on a VM that shows in the next transfer's speed).
+    std::vector<std::string> order = config.policies;
+    std::rotate(order.begin(), order.begin() + (run - 1) % static_cast<int>(order.size()), order.end());
+    for (const auto& policy : order) {
       check_interrupted();
       std::unique_ptr<LoadedPolicy> loaded;
       if (policy != "none") {
@@ -313,6 +317,7 @@ void run_path(const CompPath& path, const CompBenchConfig& config, PolicyManager
         report.transfers.push_back(std::move(t));
       }
     }
+  }
 }
 
 }  // namespace

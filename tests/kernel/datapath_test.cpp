@@ -342,6 +342,27 @@ TEST_F(DataPath, EdgeTriggeredEpollServerEchoesEverything) {
   EXPECT_EQ(preload_log(), "");
 }
 
+// The same server on poll(2), select(2) and EPOLLONESHOT epoll (re-armed after each piece),
+// reading one 997-byte piece per report: what the library has decoded and the program not yet
+// read must be reported readable again while the kernel socket holds nothing. The client
+// keeps its side open until the whole echo is back, so no end of stream makes the socket
+// readable in the library's stead.
+TEST_F(DataPath, PollSelectAndOneShotServersAreToldOfDecodedBytes) {
+  load_ports("7116,7117,7118");
+  const std::vector<std::pair<std::string, std::string>> servers = {{"poll", "7116"}, {"select", "7117"}, {"oneshot", "7118"}};
+  for (const auto& [mode, port] : servers)
+    serve(veth_->b, {"/usr/bin/python3", BPFPLUG_TEST_TOOLS "/et_echo_server.py", VethPair::b_addr, port, "997", mode},
+          static_cast<std::uint16_t>(std::stoi(port)));
+  for (const auto& [mode, port] : servers)
+    for (const char* size : {"1", "300000", "5242880"}) {
+      auto client = run(in(veth_->a, {"/usr/bin/python3", BPFPLUG_TEST_TOOLS "/echo_client.py", VethPair::b_addr, port, size}));
+      EXPECT_EQ(client.exit_code, 0) << mode << ": " << client.out << client.err;
+      EXPECT_THAT(client.out, ::testing::HasSubstr("intact")) << mode << ", " << size << " bytes";
+    }
+  EXPECT_EQ(counter("stat_negotiated"), 2 * 9);
+  EXPECT_EQ(preload_log(), "");
+}
+
 // Files sent with sendfile(2) and splice(2) (python's socket.sendfile and os.splice) go out
 // compressed, byte-exact.
 TEST_F(DataPath, SendfileAndSpliceAreCompressed) {
