@@ -62,7 +62,7 @@ class BenchCgroup {
 
 // Where a transfer runs: the namespaces of its two ends and the receiver's address.
 struct Endpoints {
-  std::string sender_ns, receiver_ns, receiver_addr, sender_addr;
+  std::string sender_ns, receiver_ns, receiver_addr;
 };
 
 // One testbed path, built for as long as it lives: a TBF bottleneck, or the bare veth pair.
@@ -72,7 +72,7 @@ class TestPath {
     std::string prefix = "bpfplug-bench-" + std::to_string(getpid());
     if (!path.rate_bps) {
       veth_ = std::make_unique<testbed::VethPair>(prefix);
-      ends_ = {veth_->a.name(), veth_->b.name(), testbed::VethPair::b_addr, testbed::VethPair::a_addr};
+      ends_ = {veth_->a.name(), veth_->b.name(), testbed::VethPair::b_addr};
       return;
     }
     testbed::PathConfig pc;
@@ -83,8 +83,7 @@ class TestPath {
                                                                      : std::max<std::uint64_t>(bdp, 100 * kPacketBytes));
     pc.one_way_delay = config.rtt / 2;
     bottleneck_ = std::make_unique<testbed::BottleneckPath>(prefix, pc);
-    ends_ = {bottleneck_->sender().name(), bottleneck_->receiver().name(), testbed::BottleneckPath::receiver_addr,
-             testbed::BottleneckPath::sender_addr};
+    ends_ = {bottleneck_->sender().name(), bottleneck_->receiver().name(), testbed::BottleneckPath::receiver_addr};
   }
   const Endpoints& ends() const { return ends_; }
 
@@ -218,7 +217,7 @@ class Runner {
 };
 
 // zstd -q -b1 on `file`: "-1   704505 (1.797) 291.33 MB/s  910.9 MB/s  name" (ratio = original /
-// compressed). nullopt if zstd is missing or prints something else.
+// compressed) into c's zstd figures, which stay unset if zstd is missing or prints something else.
 void zstd_bench(const fs::path& file, CodecFigures& c) {
   std::string cmd = "zstd -q -b1 -i3 '" + file.string() + "' 2>/dev/null";
   FILE* p = popen(cmd.c_str(), "r");
@@ -336,9 +335,9 @@ int run_comp_bench(const CompBenchConfig& config, const fs::path& preload, std::
   LinuxHost host;
   const Catalogue catalogue = Catalogue::builtin();  // the manager keeps a reference
   PolicyManager manager(host, catalogue, paths);
-  for (const auto& name : manager.loaded())  // a policy left by a killed benchmark of the same pid
-    throw Error(Exit::conflict, "policy " + name + " is already loaded under " + paths.pin_root.string(),
-                "BPFPLUG_PIN_ROOT=" + paths.pin_root.string() + " bpfplug unload " + name);
+  if (auto left = manager.loaded(); !left.empty())  // by a killed benchmark that had this pid
+    throw Error(Exit::conflict, "policy " + left.front() + " is already loaded under " + paths.pin_root.string(),
+                "BPFPLUG_PIN_ROOT=" + paths.pin_root.string() + " bpfplug unload " + left.front());
   BenchCgroup cgroup;
   fs::create_directories(paths.state_dir);
   struct RemoveState {

@@ -3,6 +3,7 @@
 #include <bpf/bpf.h>
 #include <bpf/libbpf.h>
 #include <fcntl.h>
+#include <spdlog/spdlog.h>
 
 #include <system_error>
 #include <vector>
@@ -147,6 +148,12 @@ PortSet PinnedPolicy::portset(const std::string& name) const {
 }
 
 void PinnedPolicy::detach_and_unpin() {
+  // Detach first (BPF_LINK_DETACH, 5.9+): removing the pin alone frees the link, and with it
+  // the attachment, only when the kernel gets to it (a deferred release on 5.10 and 6.12 here),
+  // so a policy loaded right after could briefly answer handshakes beside this one.
+  if (UniqueFd link(bpf_obj_get((dir_ / kLinkPin).c_str())); link && bpf_link_detach(link.get()) != 0)
+    spdlog::debug("BPF_LINK_DETACH of {}: {}; removing its pin detaches it", (dir_ / kLinkPin).string(),
+                  errno_text(errno));
   std::error_code ec;
   fs::remove_all(dir_, ec);
   if (ec) throw Error(Exit::failure, "can't remove " + dir_.string() + ": " + ec.message());
