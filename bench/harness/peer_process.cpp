@@ -110,25 +110,34 @@ bool PeerProcess::wait(std::chrono::milliseconds timeout) {
     if (Clock::now() >= deadline) {
       kill(pid_, SIGKILL);
       reap(true);
-      while (read_some(std::chrono::milliseconds(0)) && output_.size() < (1u << 20)) {
-        pollfd p{out_.get(), POLLIN, 0};
-        if (poll(&p, 1, 0) <= 0) break;
-      }
+      drain();
       return false;
     }
     if (!read_some(std::chrono::milliseconds(20))) reap(true);
     else reap(false);
   }
-  while (read_some(std::chrono::milliseconds(0))) {  // what is left in the pipe
-    pollfd p{out_.get(), POLLIN, 0};
-    if (poll(&p, 1, 0) <= 0) break;
-  }
+  drain();
   return true;
 }
 
+void PeerProcess::drain() {
+  for (pollfd p{out_.get(), POLLIN, 0}; poll(&p, 1, 0) > 0 && output_.size() < (1u << 20);)
+    if (!read_some(std::chrono::milliseconds(0))) break;
+}
+
 bool PeerProcess::send_line(const std::string& line) {
+  // A peer that died meanwhile must not take the benchmark with it (SIGPIPE): the write fails
+  // with EPIPE instead, with SIGPIPE blocked for this thread and a pending one taken back.
+  sigset_t pipe_signal, old;
+  sigemptyset(&pipe_signal);
+  sigaddset(&pipe_signal, SIGPIPE);
+  pthread_sigmask(SIG_BLOCK, &pipe_signal, &old);
   std::string text = line + "\n";
-  return ::write(in_.get(), text.data(), text.size()) == static_cast<ssize_t>(text.size());
+  bool ok = ::write(in_.get(), text.data(), text.size()) == static_cast<ssize_t>(text.size());
+  timespec zero{};
+  if (!ok && errno == EPIPE) sigtimedwait(&pipe_signal, nullptr, &zero);
+  pthread_sigmask(SIG_SETMASK, &old, nullptr);
+  return ok;
 }
 
 bool PeerProcess::exited_ok() const { return status_ != -1 && WIFEXITED(status_) && WEXITSTATUS(status_) == 0; }

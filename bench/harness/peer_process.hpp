@@ -50,6 +50,7 @@ class PeerProcess {
 
  private:
   bool read_some(std::chrono::milliseconds timeout);  // false: end of output
+  void drain();  // reads what is already in the pipe, without waiting
   bool reap(bool block);
 
   pid_t pid_ = -1;
