@@ -30,4 +30,8 @@ HostInfo host_info() {
   return h;
 }
 
+std::string host_line(const HostInfo& h) {
+  return "host: Linux " + h.kernel + ", " + h.cpu + ", " + std::to_string(h.cpus) + " CPUs, " + h.date;
+}
+
 }  // namespace bpfplug::bench

@@ -15,4 +15,7 @@ struct HostInfo {
 
 HostInfo host_info();
 
+// "host: Linux RELEASE, CPU, N CPUs, DATE": the line a report's header starts with.
+std::string host_line(const HostInfo& h = host_info());
+
 }  // namespace bpfplug::bench

@@ -24,6 +24,11 @@ namespace bpfplug::bench {
 
 std::atomic<bool> bench_interrupted{false};
 
+void throw_if_interrupted(const std::string& loaded) {
+  if (bench_interrupted)
+    throw Error(Exit::failure, "interrupted; the testbed and the " + loaded + " the benchmark loaded are removed");
+}
+
 namespace {
 
 using testbed::BottleneckPath;
@@ -41,14 +46,6 @@ struct Algorithm {
   std::vector<StructOpsProg> progs;
 };
 
-void check_interrupted() {
-  if (bench_interrupted) throw Error(Exit::failure, "interrupted; the testbed and the plugins the benchmark loaded are removed");
-}
-
-std::string host_line() {
-  HostInfo h = host_info();
-  return "host: Linux " + h.kernel + ", " + h.cpu + ", " + std::to_string(h.cpus) + " CPUs, " + h.date;
-}
 
 // Which plugin registers `cc`, if any (its default variant).
 const CatalogueEntry* plugin_for(const Catalogue& catalogue, const std::string& cc) {
@@ -163,7 +160,7 @@ struct TrialOutcome {
 TrialOutcome run_trial(const BottleneckPath& path, const BenchConfig& c, const Algorithm& algo, int run,
                        double duration_s, const CpuMeter& meter) {
   settle(c);
-  check_interrupted();
+  throw_if_interrupted("plugins");
   TrafficPlan plan;
   plan.cc = algo.cc;
   plan.flows = c.flows;
@@ -182,7 +179,7 @@ TrialOutcome run_trial(const BottleneckPath& path, const BenchConfig& c, const A
   o.traffic = run_traffic(path, plan, bench_interrupted);
   auto probed = probe.finish();
   auto after = read_counters_now(path, meter, algo);
-  check_interrupted();
+  throw_if_interrupted("plugins");
   o.metrics = compute_trial(algo.cc, run, trial_config, o.traffic, difference(before, after), probed,
                             static_cast<int>(sysconf(_SC_NPROCESSORS_ONLN)));
   return o;

@@ -6,6 +6,7 @@
 
 #include <atomic>
 #include <ostream>
+#include <string>
 
 #include "bench_config.hpp"
 
@@ -13,6 +14,9 @@ namespace bpfplug::bench {
 
 // Set from a signal handler to stop early; the testbed and loaded plugins are still removed.
 extern std::atomic<bool> bench_interrupted;
+// Throws Error(failure) once it is set, saying that the testbed and the `loaded` ("plugins",
+// "policies") go with it; called between steps.
+void throw_if_interrupted(const std::string& loaded);
 
 // Prints the report on `out` (JSON there instead when `json_out`), progress on `progress`.
 // Throws bpfplug::Error for anything the user must fix (not root, unknown algorithm, a path

@@ -35,9 +35,6 @@ namespace {
 constexpr std::uint16_t kPort = 5301;  // comp-ports is loaded with ports=5301
 constexpr double kWarmUpSeconds = 1.0;
 
-void check_interrupted() {
-  if (bench_interrupted) throw Error(Exit::failure, "interrupted; the testbed and the policies the benchmark loaded are removed");
-}
 
 // The benchmark's own cgroup v2 directory: the peers run in it, the policies attach to it.
 class BenchCgroup {
@@ -282,7 +279,7 @@ void run_path(const CompPath& path, const CompBenchConfig& config, PolicyManager
     std::vector<std::string> order = config.policies;
     std::rotate(order.begin(), order.begin() + (run - 1) % static_cast<int>(order.size()), order.end());
     for (const auto& policy : order) {
-      check_interrupted();
+      throw_if_interrupted("policies");
       std::unique_ptr<LoadedPolicy> loaded;
       if (policy != "none") {
         progress << "loading " << policy << (policy == "comp-cost" ? " (it calibrates the codec first)" : "") << "\n";
@@ -303,7 +300,7 @@ void run_path(const CompPath& path, const CompBenchConfig& config, PolicyManager
         for (const auto& p : maps.paths()) report.learnt.push_back({path.label(), p.address(), static_cast<double>(p.value.bw_bps)});
       }
       for (const auto& payload : config.payloads) {
-        check_interrupted();
+        throw_if_interrupted("policies");
         TransferPlan plan{path.label(), payload, policy, run, bytes, path.rate_bps};
         progress << "  " << path.label() << " " << payload << " " << policy << " run " << run << ": " << bytes << " bytes";
         progress.flush();
@@ -328,8 +325,7 @@ int run_comp_bench(const CompBenchConfig& config, const fs::path& preload, std::
                 "run it as root (sudo bpfplug bench --comp ...)");
   CompBenchReport report;
   report.config = config;
-  HostInfo h = host_info();
-  report.host = "host: Linux " + h.kernel + ", " + h.cpu + ", " + std::to_string(h.cpus) + " CPUs, " + h.date;
+  report.host = host_line();
 
   Paths paths = private_paths();
   LinuxHost host;

@@ -349,13 +349,15 @@ TEST_F(DataPath, EdgeTriggeredEpollServerEchoesEverything) {
 // readable in the library's stead.
 TEST_F(DataPath, PollSelectAndOneShotServersAreToldOfDecodedBytes) {
   load_ports("7116,7117,7118");
-  const std::vector<std::pair<std::string, std::string>> servers = {{"poll", "7116"}, {"select", "7117"}, {"oneshot", "7118"}};
+  const std::vector<std::pair<std::string, std::uint16_t>> servers = {{"poll", 7116}, {"select", 7117}, {"oneshot", 7118}};
   for (const auto& [mode, port] : servers)
-    serve(veth_->b, {"/usr/bin/python3", BPFPLUG_TEST_TOOLS "/et_echo_server.py", VethPair::b_addr, port, "997", mode},
-          static_cast<std::uint16_t>(std::stoi(port)));
+    serve(veth_->b,
+          {"/usr/bin/python3", BPFPLUG_TEST_TOOLS "/et_echo_server.py", VethPair::b_addr, std::to_string(port), "997", mode},
+          port);
   for (const auto& [mode, port] : servers)
     for (const char* size : {"1", "300000", "5242880"}) {
-      auto client = run(in(veth_->a, {"/usr/bin/python3", BPFPLUG_TEST_TOOLS "/echo_client.py", VethPair::b_addr, port, size}));
+      auto client = run(in(veth_->a, {"/usr/bin/python3", BPFPLUG_TEST_TOOLS "/echo_client.py", VethPair::b_addr,
+                                      std::to_string(port), size}));
       EXPECT_EQ(client.exit_code, 0) << mode << ": " << client.out << client.err;
       EXPECT_THAT(client.out, ::testing::HasSubstr("intact")) << mode << ", " << size << " bytes";
     }
